@@ -1,0 +1,8 @@
+//! Lancelet: a reader and writer for the Lance v2 columnar file format.
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod error;
+pub mod format;
+
+pub use error::{Error, Result};
+pub use format::FileVersion;

@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod format;
+pub mod io;
 
 pub use error::{Error, Result};
 pub use format::FileVersion;

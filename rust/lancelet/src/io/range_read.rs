@@ -1,0 +1,239 @@
+//! The [`RangeRead`] trait: positioned reads of one immutable file.
+
+use std::fmt::Debug;
+use std::ops::Range;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::{Bytes, BytesMut};
+use futures::{StreamExt, TryStreamExt};
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt};
+
+use crate::error::{Error, Result};
+use crate::io::coalesce::{self, CoalesceOptions};
+
+/// How a store likes to be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IoHints {
+    /// Bytes read from the end of the file when opening it.
+    pub tail_read_bytes: u64,
+    /// Merge and split limits for ranged reads.
+    pub coalesce: CoalesceOptions,
+    /// Requests issued at once by one `read_many` call.
+    pub max_concurrency: usize,
+}
+
+impl IoHints {
+    /// Hints for local disks and memory: small tail read, 4 KiB merge gap, 8 requests at once.
+    pub const LOCAL: IoHints = IoHints {
+        tail_read_bytes: 4 * 1024,
+        coalesce: CoalesceOptions {
+            max_gap: 4 * 1024,
+            max_request_bytes: 16 * 1024 * 1024,
+        },
+        max_concurrency: 8,
+    };
+
+    /// Hints for remote object stores: 64 KiB tail read and merge gap, 32 requests at once.
+    pub const REMOTE: IoHints = IoHints {
+        tail_read_bytes: 64 * 1024,
+        coalesce: CoalesceOptions {
+            max_gap: 64 * 1024,
+            max_request_bytes: 16 * 1024 * 1024,
+        },
+        max_concurrency: 32,
+    };
+
+    /// The hints that suit a store, judged by its name (`LocalFileSystem`, `InMemory`, ...).
+    pub fn for_store(store: &dyn ObjectStore) -> IoHints {
+        let name = store.to_string();
+        if name.starts_with("LocalFileSystem") || name.starts_with("InMemory") {
+            IoHints::LOCAL
+        } else {
+            IoHints::REMOTE
+        }
+    }
+}
+
+/// Positioned reads of one immutable file.
+///
+/// Implementations only need `size`, `hints` and `read_requests`; `read` and `read_many`
+/// plan coalesced requests on top of them.
+#[async_trait]
+pub trait RangeRead: Send + Sync + Debug {
+    /// The size of the file in bytes.
+    fn size(&self) -> u64;
+
+    /// How this file likes to be read.
+    fn hints(&self) -> IoHints;
+
+    /// Issues exactly these requests (already planned), returning their bytes in order.
+    async fn read_requests(&self, requests: &[Range<u64>]) -> Result<Vec<Bytes>>;
+
+    /// Reads one range.
+    async fn read(&self, range: Range<u64>) -> Result<Bytes> {
+        let mut out = self.read_many(std::slice::from_ref(&range)).await?;
+        out.pop()
+            .ok_or_else(|| Error::internal("read_many returned no bytes"))
+    }
+
+    /// Reads many ranges with as few requests as the hints allow; results are in the order of
+    /// `ranges`.
+    async fn read_many(&self, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
+        let size = self.size();
+        if let Some(bad) = ranges.iter().find(|r| r.start > r.end || r.end > size) {
+            return Err(Error::corrupt(format!(
+                "read of bytes {bad:?} outside the {size}-byte file"
+            )));
+        }
+        let plan = coalesce::plan(ranges, self.hints().coalesce);
+        let fetched = self.read_requests(&plan.requests).await?;
+        plan.pieces
+            .iter()
+            .map(|pieces| assemble(&fetched, pieces))
+            .collect()
+    }
+}
+
+fn assemble(fetched: &[Bytes], pieces: &[coalesce::Piece]) -> Result<Bytes> {
+    let slice = |piece: &coalesce::Piece| -> Result<Bytes> {
+        let bytes = fetched
+            .get(piece.request)
+            .ok_or_else(|| Error::internal("read plan names a missing request"))?;
+        let start = usize::try_from(piece.offset).map_err(|_| Error::internal("offset"))?;
+        let end = usize::try_from(piece.offset + piece.len).map_err(|_| Error::internal("len"))?;
+        if end > bytes.len() {
+            return Err(Error::corrupt(format!(
+                "store returned {} bytes, fewer than the {end} requested",
+                bytes.len()
+            )));
+        }
+        Ok(bytes.slice(start..end))
+    };
+    match pieces {
+        [] => Ok(Bytes::new()),
+        [one] => slice(one),
+        many => {
+            let mut out = BytesMut::new();
+            for piece in many {
+                out.extend_from_slice(&slice(piece)?);
+            }
+            Ok(out.freeze())
+        }
+    }
+}
+
+/// Reads a file from any [`ObjectStore`] (local files, memory, S3, GCS, Azure, ...).
+#[derive(Debug, Clone)]
+pub struct ObjectStoreReader {
+    store: Arc<dyn ObjectStore>,
+    path: Path,
+    size: u64,
+    hints: IoHints,
+}
+
+impl ObjectStoreReader {
+    /// Opens `path`, asking the store for its size.
+    pub async fn open(store: Arc<dyn ObjectStore>, path: Path) -> Result<Self> {
+        let meta = store.head(&path).await.map_err(Error::from_store)?;
+        Ok(Self::with_size(store, path, meta.size))
+    }
+
+    /// A reader for `path` whose size is already known (saves a request).
+    pub fn with_size(store: Arc<dyn ObjectStore>, path: Path, size: u64) -> Self {
+        let hints = IoHints::for_store(store.as_ref());
+        Self {
+            store,
+            path,
+            size,
+            hints,
+        }
+    }
+
+    /// Replaces the I/O hints.
+    pub fn with_hints(mut self, hints: IoHints) -> Self {
+        self.hints = hints;
+        self
+    }
+}
+
+#[async_trait]
+impl RangeRead for ObjectStoreReader {
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn hints(&self) -> IoHints {
+        self.hints
+    }
+
+    async fn read_requests(&self, requests: &[Range<u64>]) -> Result<Vec<Bytes>> {
+        let concurrency = self.hints.max_concurrency.max(1);
+        futures::stream::iter(requests.iter().cloned())
+            .map(|range| {
+                let store = self.store.clone();
+                let path = self.path.clone();
+                async move {
+                    let expected = range.end - range.start;
+                    let bytes = store
+                        .get_range(&path, range)
+                        .await
+                        .map_err(Error::from_store)?;
+                    if bytes.len() as u64 != expected {
+                        return Err(Error::corrupt(format!(
+                            "store returned {} bytes for a {expected}-byte range; the file \
+                             may have changed while it was read",
+                            bytes.len()
+                        )));
+                    }
+                    Ok(bytes)
+                }
+            })
+            .buffered(concurrency)
+            .try_collect()
+            .await
+    }
+}
+
+/// Reads a file held in memory.
+#[derive(Debug, Clone)]
+pub struct BytesReader {
+    bytes: Bytes,
+    hints: IoHints,
+}
+
+impl BytesReader {
+    /// A reader over `bytes`.
+    pub fn new(bytes: Bytes) -> Self {
+        Self {
+            bytes,
+            hints: IoHints::LOCAL,
+        }
+    }
+}
+
+#[async_trait]
+impl RangeRead for BytesReader {
+    fn size(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+
+    fn hints(&self) -> IoHints {
+        self.hints
+    }
+
+    async fn read_requests(&self, requests: &[Range<u64>]) -> Result<Vec<Bytes>> {
+        requests
+            .iter()
+            .map(|r| {
+                let start = usize::try_from(r.start).map_err(|_| Error::internal("offset"))?;
+                let end = usize::try_from(r.end).map_err(|_| Error::internal("offset"))?;
+                if start > end || end > self.bytes.len() {
+                    return Err(Error::corrupt(format!("read of bytes {r:?} outside the file")));
+                }
+                Ok(self.bytes.slice(start..end))
+            })
+            .collect()
+    }
+}

@@ -7,3 +7,10 @@ pub mod io;
 
 pub use error::{Error, Result};
 pub use format::FileVersion;
+pub mod encodings;
+pub mod reader;
+
+pub use reader::{FileReader, Projection, RowSelection, Scan};
+pub mod writer;
+
+pub use writer::{FileWriter, WriteSummary, WriterOptions};

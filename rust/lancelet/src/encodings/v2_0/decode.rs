@@ -1,0 +1,781 @@
+//! Decoding format 2.0 leaf pages for any set of row ranges.
+//!
+//! [`PageDecoder::new`] checks the encoding tree against the page's buffers once (every
+//! buffer index exists, every flat buffer is large enough for the page's values). Reading
+//! rows then takes up to two rounds of I/O:
+//!
+//! 1. [`PageDecoder::plan`]: validity and fixed-width values of the rows, the offsets of
+//!    variable-width values (plus one entry before each range), whole dictionaries;
+//! 2. [`PageDecoder::plan_second`]: the bytes of variable-width values, located by the offsets
+//!    read in round 1 (nothing when whole pages are read: their bytes come in round 1).
+//!
+//! [`PageDecoder::decode`] then builds the Arrow array of the rows, in range order, for the
+//! field's data type. Arrays are validated by Arrow before they are returned, so bad bytes
+//! give an error, never an invalid array.
+
+use std::ops::Range;
+
+use arrow_array::types::{
+    Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+};
+use arrow_array::{
+    Array, ArrayRef, DictionaryArray, PrimitiveArray, UInt64Array, make_array, new_null_array,
+};
+use arrow_buffer::{Buffer, NullBuffer};
+use arrow_data::{ArrayData, ArrayDataBuilder};
+use arrow_schema::DataType;
+use bytes::Bytes;
+
+use crate::encodings::buffers::{Fetched, concat_bits, concat_bytes, to_usize};
+use crate::error::{Error, Result};
+use crate::format::BufferRange;
+use crate::format::pb::v2_0 as pb;
+
+/// A 2.0 leaf page, ready to plan reads and decode rows; see the module docs.
+#[derive(Debug, Clone)]
+pub struct PageDecoder {
+    root: Node,
+    num_rows: u64,
+}
+
+#[derive(Debug, Clone)]
+enum Node {
+    Flat(Flat),
+    /// Values with an optional 1-bit validity bitmap (`None`: no nulls).
+    Nullable {
+        validity: Option<Flat>,
+        values: Box<Node>,
+    },
+    AllNull,
+    Binary(Binary),
+    FixedSizeList {
+        dimension: u64,
+        items: Box<Node>,
+    },
+    Dictionary {
+        indices: Flat,
+        items: Box<Node>,
+        num_items: u64,
+    },
+}
+
+/// Fixed-width values in one page buffer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Flat {
+    pub(crate) bits: u64,
+    pub(crate) buffer: BufferRange,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Binary {
+    offsets: Flat,
+    bytes: BufferRange,
+    null_adjustment: u64,
+}
+
+impl Flat {
+    /// Parses a flat leaf holding `num_values` values, checking that its buffer is big enough.
+    pub(crate) fn parse(flat: &pb::Flat, buffers: &[BufferRange], num_values: u64) -> Result<Flat> {
+        if flat.compression.is_some() {
+            let scheme = flat.compression.as_ref().map(|c| c.scheme.as_str()).unwrap_or("");
+            return Err(Error::not_supported(format!(
+                "format 2.0 pages with '{scheme}'-compressed buffers"
+            )));
+        }
+        let bits = flat.bits_per_value;
+        if bits == 0 || (bits != 1 && bits % 8 != 0) || bits > 8 * 1024 * 1024 * 1024 {
+            return Err(Error::not_supported(format!(
+                "format 2.0 flat buffers of {bits} bits per value"
+            )));
+        }
+        let buffer = page_buffer(flat.buffer.as_ref(), buffers)?;
+        let needed = num_values
+            .checked_mul(bits)
+            .map(|b| b.div_ceil(8))
+            .ok_or_else(|| Error::corrupt("flat buffer size overflows"))?;
+        if buffer.size < needed {
+            return Err(Error::corrupt(format!(
+                "flat buffer of {} bytes cannot hold {num_values} values of {bits} bits",
+                buffer.size
+            )));
+        }
+        Ok(Flat { bits, buffer })
+    }
+
+    /// The absolute bytes holding values `rows` (whole bytes for bitmaps).
+    pub(crate) fn byte_range(&self, rows: &Range<u64>) -> Range<u64> {
+        let start = rows.start * self.bits / 8;
+        let end = (rows.end * self.bits).div_ceil(8);
+        self.buffer.position + start..self.buffer.position + end
+    }
+
+    /// Decodes `bits == 1` pieces into a bitmap of the ranges' values.
+    fn bitmap(&self, ranges: &[Range<u64>], fetched: &mut Fetched) -> Result<arrow_buffer::BooleanBuffer> {
+        let mut pieces = Vec::with_capacity(ranges.len());
+        for range in ranges {
+            let bytes = fetched.take()?;
+            let offset = (range.start % 8) as usize;
+            let len = to_usize(range.end - range.start, "row count")?;
+            pieces.push((bytes, offset, len));
+        }
+        concat_bits(pieces)
+    }
+
+    /// Reads the ranges' values as unsigned integers (for offsets and indices).
+    pub(crate) fn unsigned(&self, ranges: &[Range<u64>], fetched: &mut Fetched) -> Result<Vec<u64>> {
+        let width = (self.bits / 8) as usize;
+        let mut out = Vec::new();
+        for _ in ranges {
+            let bytes = fetched.take()?;
+            out.extend(bytes.chunks_exact(width).map(|word| match width {
+                1 => u64::from(word[0]),
+                2 => u64::from(u16::from_le_bytes([word[0], word[1]])),
+                4 => u64::from(u32::from_le_bytes([word[0], word[1], word[2], word[3]])),
+                _ => {
+                    let mut full = [0u8; 8];
+                    full.copy_from_slice(&word[..8]);
+                    u64::from_le_bytes(full)
+                }
+            }));
+        }
+        Ok(out)
+    }
+}
+
+/// Resolves a `Buffer` reference to one of the page's buffers.
+pub(crate) fn page_buffer(buffer: Option<&pb::Buffer>, buffers: &[BufferRange]) -> Result<BufferRange> {
+    let buffer = buffer.ok_or_else(|| Error::corrupt("flat encoding names no buffer"))?;
+    if buffer.buffer_type != pb::buffer::BufferType::Page as i32 {
+        return Err(Error::not_supported(
+            "format 2.0 encodings referring to column or file buffers",
+        ));
+    }
+    buffers
+        .get(buffer.buffer_index as usize)
+        .copied()
+        .ok_or_else(|| {
+            Error::corrupt(format!(
+                "encoding refers to buffer {} of a page with {} buffers",
+                buffer.buffer_index,
+                buffers.len()
+            ))
+        })
+}
+
+/// Unwraps `nullable{no_nulls{x}}` and returns the flat leaf `x` (offsets and indices).
+pub(crate) fn plain_flat(
+    encoding: Option<&pb::ArrayEncoding>,
+    buffers: &[BufferRange],
+    num_values: u64,
+    what: &str,
+) -> Result<Flat> {
+    use pb::array_encoding::ArrayEncoding as E;
+    use pb::nullable::Nullability;
+    let flat = match encoding.and_then(|e| e.array_encoding.as_ref()) {
+        Some(E::Flat(flat)) => flat,
+        Some(E::Nullable(nullable)) => match &nullable.nullability {
+            Some(Nullability::NoNulls(no_nulls)) => {
+                return plain_flat(no_nulls.values.as_deref(), buffers, num_values, what);
+            }
+            _ => return Err(Error::not_supported(format!("nullable {what} in format 2.0"))),
+        },
+        _ => return Err(Error::not_supported(format!("{what} that are not flat in format 2.0"))),
+    };
+    let flat = Flat::parse(flat, buffers, num_values)?;
+    if !matches!(flat.bits, 8 | 16 | 32 | 64) {
+        return Err(Error::not_supported(format!("{what} of {} bits", flat.bits)));
+    }
+    Ok(flat)
+}
+
+impl Node {
+    fn parse(encoding: &pb::ArrayEncoding, buffers: &[BufferRange], num_values: u64) -> Result<Node> {
+        use pb::array_encoding::ArrayEncoding as E;
+        use pb::nullable::Nullability;
+        let variant = encoding
+            .array_encoding
+            .as_ref()
+            .ok_or_else(|| Error::corrupt("array encoding has no variant"))?;
+        let missing = |what: &str| Error::corrupt(format!("{what} encoding is missing a child"));
+        Ok(match variant {
+            E::Flat(flat) => Node::Flat(Flat::parse(flat, buffers, num_values)?),
+            E::Nullable(nullable) => match nullable.nullability.as_ref() {
+                Some(Nullability::NoNulls(no_nulls)) => {
+                    let values = no_nulls.values.as_deref().ok_or_else(|| missing("nullable"))?;
+                    Node::Nullable {
+                        validity: None,
+                        values: Box::new(Node::parse(values, buffers, num_values)?),
+                    }
+                }
+                Some(Nullability::SomeNulls(some)) => {
+                    let validity = match some.validity.as_deref().and_then(|v| v.array_encoding.as_ref()) {
+                        Some(E::Flat(flat)) => Flat::parse(flat, buffers, num_values)?,
+                        _ => return Err(Error::corrupt("validity is not a flat bitmap")),
+                    };
+                    if validity.bits != 1 {
+                        return Err(Error::corrupt(format!(
+                            "validity has {} bits per value, expected 1",
+                            validity.bits
+                        )));
+                    }
+                    let values = some.values.as_deref().ok_or_else(|| missing("nullable"))?;
+                    Node::Nullable {
+                        validity: Some(validity),
+                        values: Box::new(Node::parse(values, buffers, num_values)?),
+                    }
+                }
+                Some(Nullability::AllNulls(_)) => Node::AllNull,
+                None => return Err(Error::corrupt("nullable encoding has no variant")),
+            },
+            E::Binary(binary) => {
+                let offsets = plain_flat(binary.indices.as_deref(), buffers, num_values, "binary offsets")?;
+                let bytes = match binary.bytes.as_deref().and_then(|b| b.array_encoding.as_ref()) {
+                    Some(E::Flat(flat)) if flat.compression.is_none() => {
+                        if flat.bits_per_value != 8 {
+                            return Err(Error::corrupt("binary bytes are not 8-bit"));
+                        }
+                        page_buffer(flat.buffer.as_ref(), buffers)?
+                    }
+                    Some(E::Flat(_)) => {
+                        return Err(Error::not_supported("compressed binary pages in format 2.0"));
+                    }
+                    _ => return Err(Error::not_supported("binary bytes that are not flat")),
+                };
+                Node::Binary(Binary {
+                    offsets,
+                    bytes,
+                    null_adjustment: binary.null_adjustment,
+                })
+            }
+            E::FixedSizeList(list) => {
+                let dimension = u64::from(list.dimension);
+                let items = list.items.as_deref().ok_or_else(|| missing("fixed-size list"))?;
+                let num_items = num_values
+                    .checked_mul(dimension)
+                    .ok_or_else(|| Error::corrupt("fixed-size list item count overflows"))?;
+                Node::FixedSizeList {
+                    dimension,
+                    items: Box::new(Node::parse(items, buffers, num_items)?),
+                }
+            }
+            E::FixedSizeBinary(fsb) => {
+                let bytes = match fsb.bytes.as_deref().and_then(|b| b.array_encoding.as_ref()) {
+                    Some(E::Flat(flat)) => flat,
+                    _ => return Err(Error::not_supported("fixed-size binary bytes that are not flat")),
+                };
+                let bits = u64::from(fsb.byte_width) * 8;
+                let flat = pb::Flat {
+                    bits_per_value: bits,
+                    buffer: bytes.buffer,
+                    compression: bytes.compression.clone(),
+                };
+                Node::Flat(Flat::parse(&flat, buffers, num_values)?)
+            }
+            E::Dictionary(dictionary) => {
+                let num_items = u64::from(dictionary.num_dictionary_items);
+                let indices = plain_flat(dictionary.indices.as_deref(), buffers, num_values, "dictionary indices")?;
+                let items = dictionary.items.as_deref().ok_or_else(|| missing("dictionary"))?;
+                Node::Dictionary {
+                    indices,
+                    items: Box::new(Node::parse(items, buffers, num_items)?),
+                    num_items,
+                }
+            }
+            other => {
+                return Err(Error::not_supported(format!(
+                    "format 2.0 page encoding {}",
+                    variant_name(other)
+                )));
+            }
+        })
+    }
+
+    /// Round 1: the byte ranges needed for `ranges` of this node's `total` values.
+    fn plan(&self, ranges: &[Range<u64>], total: u64, out: &mut Vec<Range<u64>>) {
+        match self {
+            Node::Flat(flat) => out.extend(ranges.iter().map(|r| flat.byte_range(r))),
+            Node::Nullable { validity, values } => {
+                if let Some(validity) = validity {
+                    out.extend(ranges.iter().map(|r| validity.byte_range(r)));
+                }
+                values.plan(ranges, total, out);
+            }
+            Node::AllNull => {}
+            Node::Binary(binary) => {
+                out.extend(ranges.iter().map(|r| binary.offsets.byte_range(&(r.start.saturating_sub(1)..r.end))));
+                if is_whole(ranges, total) {
+                    out.push(binary.bytes.range());
+                }
+            }
+            Node::FixedSizeList { dimension, items } => {
+                let scaled = scale(ranges, *dimension);
+                items.plan(&scaled, total.saturating_mul(*dimension), out);
+            }
+            Node::Dictionary { indices, items, num_items } => {
+                out.extend(ranges.iter().map(|r| indices.byte_range(r)));
+                items.plan(&whole(*num_items), *num_items, out);
+            }
+        }
+    }
+
+    /// Round 2: the byte ranges that depend on round-1 bytes.
+    fn plan_second(
+        &self,
+        ranges: &[Range<u64>],
+        total: u64,
+        first: &mut Fetched,
+        out: &mut Vec<Range<u64>>,
+    ) -> Result<()> {
+        match self {
+            Node::Flat(_) => {
+                first.take_n(ranges.len())?;
+            }
+            Node::Nullable { validity, values } => {
+                if validity.is_some() {
+                    first.take_n(ranges.len())?;
+                }
+                values.plan_second(ranges, total, first, out)?;
+            }
+            Node::AllNull => {}
+            Node::Binary(binary) => {
+                let located = binary.locate(ranges, first)?;
+                if is_whole(ranges, total) {
+                    first.take()?;
+                } else {
+                    out.extend(located.iter().map(|l| binary.bytes.position + l.bytes.start..binary.bytes.position + l.bytes.end));
+                }
+            }
+            Node::FixedSizeList { dimension, items } => {
+                let scaled = scale(ranges, *dimension);
+                items.plan_second(&scaled, total.saturating_mul(*dimension), first, out)?;
+            }
+            Node::Dictionary { items, num_items, .. } => {
+                first.take_n(ranges.len())?;
+                items.plan_second(&whole(*num_items), *num_items, first, out)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Decodes `ranges` into an array of `data_type`, consuming the fetched bytes in plan order.
+    fn decode(
+        &self,
+        data_type: &DataType,
+        ranges: &[Range<u64>],
+        total: u64,
+        first: &mut Fetched,
+        second: &mut Fetched,
+    ) -> Result<ArrayData> {
+        let len = to_usize(ranges.iter().map(|r| r.end - r.start).sum(), "row count")?;
+        match self {
+            Node::Flat(flat) => decode_flat(flat, data_type, ranges, len, first),
+            Node::Nullable { validity, values } => {
+                let nulls = match validity {
+                    Some(validity) => Some(NullBuffer::new(validity.bitmap(ranges, first)?)),
+                    None => None,
+                };
+                let data = values.decode(data_type, ranges, total, first, second)?;
+                with_nulls(data, nulls)
+            }
+            Node::AllNull => Ok(new_null_array(data_type, len).to_data()),
+            Node::Binary(binary) => binary.decode(data_type, ranges, total, len, first, second),
+            Node::FixedSizeList { dimension, items } => {
+                let DataType::FixedSizeList(item_field, size) = data_type else {
+                    return Err(mismatch("a fixed-size list", data_type));
+                };
+                if u64::try_from(*size).ok() != Some(*dimension) {
+                    return Err(Error::corrupt(format!(
+                        "page stores lists of {dimension} items but the field has {size}"
+                    )));
+                }
+                let scaled = scale(ranges, *dimension);
+                let child = items.decode(
+                    item_field.data_type(),
+                    &scaled,
+                    total.saturating_mul(*dimension),
+                    first,
+                    second,
+                )?;
+                Ok(ArrayDataBuilder::new(data_type.clone())
+                    .len(len)
+                    .child_data(vec![child])
+                    .build()?)
+            }
+            Node::Dictionary { indices, items, num_items } => {
+                let keys = indices.unsigned(ranges, first)?;
+                decode_dictionary(data_type, &keys, items, *num_items, first, second)
+            }
+        }
+    }
+}
+
+fn variant_name(variant: &pb::array_encoding::ArrayEncoding) -> &'static str {
+    use pb::array_encoding::ArrayEncoding as E;
+    match variant {
+        E::Flat(_) => "flat",
+        E::Nullable(_) => "nullable",
+        E::FixedSizeList(_) => "fixed_size_list",
+        E::List(_) => "list (in a leaf column)",
+        E::Struct(_) => "struct (in a leaf column)",
+        E::Binary(_) => "binary",
+        E::Dictionary(_) => "dictionary",
+        E::Fsst(_) => "fsst",
+        E::PackedStruct(_) => "packed_struct",
+        E::Bitpacked(_) => "bitpacked",
+        E::FixedSizeBinary(_) => "fixed_size_binary",
+        E::BitpackedForNonNeg(_) => "bitpacked_for_non_neg",
+        E::Constant(_) => "constant",
+        E::InlineBitpacking(_) => "inline_bitpacking",
+        E::OutOfLineBitpacking(_) => "out_of_line_bitpacking",
+        E::Variable(_) => "variable",
+        E::PackedStructFixedWidthMiniBlock(_) => "packed_struct_fixed_width_mini_block",
+        E::Block(_) => "block",
+        E::Rle(_) => "rle",
+        E::GeneralMiniBlock(_) => "general_mini_block",
+        E::ByteStreamSplit(_) => "byte_stream_split",
+    }
+}
+
+/// Where the values of one row range sit, from its offsets.
+#[derive(Debug)]
+struct Located {
+    /// Byte range of the values, relative to the bytes buffer.
+    bytes: Range<u64>,
+    /// End of each row relative to `bytes.start`.
+    ends: Vec<u64>,
+    /// Whether each row is null (empty when none is).
+    nulls: Vec<bool>,
+}
+
+impl Binary {
+    /// Reads each range's offsets (planned in round 1) and locates its values.
+    fn locate(&self, ranges: &[Range<u64>], first: &mut Fetched) -> Result<Vec<Located>> {
+        let adjustment = self.null_adjustment;
+        let mut located = Vec::with_capacity(ranges.len());
+        for range in ranges {
+            let raw = self.offsets.unsigned(std::slice::from_ref(range), first)?;
+            let (before, rows) = if range.start > 0 {
+                raw.split_first()
+                    .map(|(b, rest)| (Some(*b), rest))
+                    .ok_or_else(|| Error::corrupt("offsets buffer is short"))?
+            } else {
+                (None, raw.as_slice())
+            };
+            // With adjustment 0 no value is null (Lance always writes at least 1).
+            let end_of = |raw: u64| if adjustment == 0 { raw } else { raw % adjustment };
+            let start = before.map_or(0, end_of);
+            let mut ends = Vec::with_capacity(rows.len());
+            let mut nulls = Vec::new();
+            let mut previous = start;
+            for (i, &raw) in rows.iter().enumerate() {
+                let end = end_of(raw);
+                if end < previous {
+                    return Err(Error::corrupt(format!(
+                        "value offsets decrease ({previous} then {end})"
+                    )));
+                }
+                let is_null = adjustment != 0 && raw >= adjustment;
+                if is_null && nulls.is_empty() {
+                    nulls.resize(i, false);
+                }
+                if !nulls.is_empty() || is_null {
+                    nulls.push(is_null);
+                }
+                ends.push(end - start);
+                previous = end;
+            }
+            if previous > self.bytes.size {
+                return Err(Error::corrupt(format!(
+                    "value offsets reach byte {previous} of a {}-byte buffer",
+                    self.bytes.size
+                )));
+            }
+            located.push(Located {
+                bytes: start..previous,
+                ends,
+                nulls,
+            });
+        }
+        Ok(located)
+    }
+
+    fn decode(
+        &self,
+        data_type: &DataType,
+        ranges: &[Range<u64>],
+        total: u64,
+        len: usize,
+        first: &mut Fetched,
+        second: &mut Fetched,
+    ) -> Result<ArrayData> {
+        let large = match data_type {
+            DataType::Utf8 | DataType::Binary => false,
+            DataType::LargeUtf8 | DataType::LargeBinary => true,
+            other => return Err(mismatch("variable-width values", other)),
+        };
+        let located = self.locate(ranges, first)?;
+        let pieces: Vec<Bytes> = if is_whole(ranges, total) {
+            let all = first.take()?;
+            let end = located.first().map_or(0, |l| l.bytes.end);
+            vec![all.slice(..to_usize(end, "byte offset")?.min(all.len()))]
+        } else {
+            second.take_n(ranges.len())?
+        };
+        let has_nulls = located.iter().any(|l| !l.nulls.is_empty());
+        let mut validity = Vec::with_capacity(if has_nulls { len } else { 0 });
+        let mut offsets: Vec<u64> = Vec::with_capacity(len + 1);
+        offsets.push(0);
+        let mut base = 0u64;
+        for (l, piece) in located.iter().zip(&pieces) {
+            if piece.len() as u64 != l.bytes.end - l.bytes.start {
+                return Err(Error::corrupt("value bytes are shorter than their offsets say"));
+            }
+            offsets.extend(l.ends.iter().map(|end| base + end));
+            if has_nulls {
+                if l.nulls.is_empty() {
+                    validity.extend(std::iter::repeat_n(true, l.ends.len()));
+                } else {
+                    validity.extend(l.nulls.iter().map(|n| !n));
+                }
+            }
+            base += l.bytes.end - l.bytes.start;
+        }
+        let offsets_buffer = if large {
+            let values: Vec<i64> = offsets
+                .iter()
+                .map(|&o| i64::try_from(o).map_err(|_| Error::corrupt("offset too large")))
+                .collect::<Result<_>>()?;
+            Buffer::from_vec(values)
+        } else {
+            let values: Vec<i32> = offsets
+                .iter()
+                .map(|&o| {
+                    i32::try_from(o).map_err(|_| {
+                        Error::not_supported(
+                            "more than 2 GiB of values in one read of a 32-bit offset type",
+                        )
+                    })
+                })
+                .collect::<Result<_>>()?;
+            Buffer::from_vec(values)
+        };
+        let nulls = has_nulls.then(|| NullBuffer::from(validity));
+        Ok(ArrayDataBuilder::new(data_type.clone())
+            .len(len)
+            .add_buffer(offsets_buffer)
+            .add_buffer(concat_bytes(pieces))
+            .nulls(nulls)
+            .build()?)
+    }
+}
+
+fn decode_flat(
+    flat: &Flat,
+    data_type: &DataType,
+    ranges: &[Range<u64>],
+    len: usize,
+    fetched: &mut Fetched,
+) -> Result<ArrayData> {
+    let expected_bits = match data_type {
+        DataType::Boolean => Some(1),
+        DataType::FixedSizeBinary(width) => u64::try_from(*width).ok().map(|w| w * 8),
+        other => other.primitive_width().map(|w| w as u64 * 8),
+    };
+    if expected_bits != Some(flat.bits) {
+        return Err(Error::corrupt(format!(
+            "page stores {}-bit values but the field has type {data_type}",
+            flat.bits
+        )));
+    }
+    if flat.bits == 1 {
+        let bits = flat.bitmap(ranges, fetched)?;
+        let (buffer, offset, len) = (bits.inner().clone(), bits.offset(), bits.len());
+        return Ok(ArrayDataBuilder::new(DataType::Boolean)
+            .len(len)
+            .offset(offset)
+            .add_buffer(buffer)
+            .build()?);
+    }
+    let pieces = fetched.take_n(ranges.len())?;
+    Ok(ArrayDataBuilder::new(data_type.clone())
+        .len(len)
+        .add_buffer(concat_bytes(pieces))
+        .align_buffers(true)
+        .build()?)
+}
+
+/// Adds a validity bitmap to decoded values (combined with any nulls they already have).
+fn with_nulls(data: ArrayData, nulls: Option<NullBuffer>) -> Result<ArrayData> {
+    let Some(nulls) = nulls else {
+        return Ok(data);
+    };
+    let combined = NullBuffer::union(Some(&nulls), data.nulls());
+    Ok(data.into_builder().nulls(combined).build()?)
+}
+
+/// Builds the rows of a dictionary page from its keys and items.
+///
+/// For an Arrow dictionary field the keys index the items directly and a key naming a null
+/// item is a null value (Lance appends one null item for them; it is dropped again here). For
+/// a plain field (Lance's automatic dictionary of low-cardinality strings) key 0 is null and
+/// key k names item k-1.
+fn decode_dictionary(
+    data_type: &DataType,
+    keys: &[u64],
+    items: &Node,
+    num_items: u64,
+    first: &mut Fetched,
+    second: &mut Fetched,
+) -> Result<ArrayData> {
+    let check = |key: u64| {
+        if key < num_items {
+            Ok(key)
+        } else {
+            Err(Error::corrupt(format!(
+                "dictionary key {key} is out of range for {num_items} items"
+            )))
+        }
+    };
+    match data_type {
+        DataType::Dictionary(key_type, value_type) => {
+            let values = make_array(items.decode(value_type, &whole(num_items), num_items, first, second)?);
+            let keys: Vec<Option<u64>> = keys
+                .iter()
+                .map(|&k| Ok(check(k)?).map(|k| values.is_valid(k as usize).then_some(k)))
+                .collect::<Result<_>>()?;
+            let values = match values.len().checked_sub(1) {
+                Some(last) if values.is_null(last) => values.slice(0, last),
+                _ => values,
+            };
+            dictionary_array(key_type, &keys, values)
+        }
+        value_type => {
+            let values = make_array(items.decode(value_type, &whole(num_items), num_items, first, second)?);
+            let indices: UInt64Array = keys
+                .iter()
+                .map(|&k| match k {
+                    0 => Ok(None),
+                    k => check(k - 1).map(Some),
+                })
+                .collect::<Result<_>>()?;
+            Ok(arrow_select::take::take(&values, &indices, None)?.to_data())
+        }
+    }
+}
+
+fn dictionary_array(key_type: &DataType, keys: &[Option<u64>], values: ArrayRef) -> Result<ArrayData> {
+    fn build<K: arrow_array::types::ArrowDictionaryKeyType>(
+        keys: &[Option<u64>],
+        values: ArrayRef,
+    ) -> Result<ArrayData>
+    where
+        K::Native: TryFrom<u64>,
+    {
+        let keys: PrimitiveArray<K> = keys
+            .iter()
+            .map(|k| match k {
+                Some(k) => K::Native::try_from(*k)
+                    .map(Some)
+                    .map_err(|_| Error::corrupt(format!("dictionary key {k} does not fit the key type"))),
+                None => Ok(None),
+            })
+            .collect::<Result<_>>()?;
+        Ok(DictionaryArray::<K>::try_new(keys, values)?.into_data())
+    }
+    match key_type {
+        DataType::Int8 => build::<Int8Type>(keys, values),
+        DataType::Int16 => build::<Int16Type>(keys, values),
+        DataType::Int32 => build::<Int32Type>(keys, values),
+        DataType::Int64 => build::<Int64Type>(keys, values),
+        DataType::UInt8 => build::<UInt8Type>(keys, values),
+        DataType::UInt16 => build::<UInt16Type>(keys, values),
+        DataType::UInt32 => build::<UInt32Type>(keys, values),
+        DataType::UInt64 => build::<UInt64Type>(keys, values),
+        other => Err(Error::corrupt(format!("dictionary key type {other} is not an integer"))),
+    }
+}
+
+fn mismatch(stored: &str, data_type: &DataType) -> Error {
+    Error::corrupt(format!("page stores {stored} but the field has type {data_type}"))
+}
+
+fn scale(ranges: &[Range<u64>], factor: u64) -> Vec<Range<u64>> {
+    ranges
+        .iter()
+        .map(|r| r.start.saturating_mul(factor)..r.end.saturating_mul(factor))
+        .collect()
+}
+
+fn whole(total: u64) -> Vec<Range<u64>> {
+    if total == 0 { Vec::new() } else { vec![0..total] }
+}
+
+fn is_whole(ranges: &[Range<u64>], total: u64) -> bool {
+    matches!(ranges, [only] if only.start == 0 && only.end == total)
+}
+
+impl PageDecoder {
+    /// Checks a page's encoding tree against its buffers.
+    pub fn new(encoding: &pb::ArrayEncoding, buffers: &[BufferRange], num_rows: u64) -> Result<Self> {
+        Ok(Self {
+            root: Node::parse(encoding, buffers, num_rows)?,
+            num_rows,
+        })
+    }
+
+    /// The number of rows in the page.
+    pub fn num_rows(&self) -> u64 {
+        self.num_rows
+    }
+
+    fn check_ranges(&self, ranges: &[Range<u64>]) -> Result<()> {
+        let mut previous_end = 0;
+        for range in ranges {
+            if range.start >= range.end || range.start < previous_end || range.end > self.num_rows {
+                return Err(Error::internal(format!(
+                    "bad row ranges {ranges:?} for a page of {} rows",
+                    self.num_rows
+                )));
+            }
+            previous_end = range.end;
+        }
+        Ok(())
+    }
+
+    /// Round 1: the absolute byte ranges to read for `ranges` (sorted, disjoint, non-empty
+    /// row ranges within the page).
+    pub fn plan(&self, ranges: &[Range<u64>]) -> Result<Vec<Range<u64>>> {
+        self.check_ranges(ranges)?;
+        let mut out = Vec::new();
+        self.root.plan(ranges, self.num_rows, &mut out);
+        Ok(out)
+    }
+
+    /// Round 2: the byte ranges located by the round-1 bytes (often none).
+    pub fn plan_second(&self, ranges: &[Range<u64>], first: &[Bytes]) -> Result<Vec<Range<u64>>> {
+        self.check_ranges(ranges)?;
+        let mut out = Vec::new();
+        self.root
+            .plan_second(ranges, self.num_rows, &mut Fetched::new(first), &mut out)?;
+        Ok(out)
+    }
+
+    /// Decodes the rows of `ranges` as `data_type` from the bytes of both rounds.
+    pub fn decode(
+        &self,
+        data_type: &DataType,
+        ranges: &[Range<u64>],
+        first: &[Bytes],
+        second: &[Bytes],
+    ) -> Result<ArrayRef> {
+        self.check_ranges(ranges)?;
+        let data = self.root.decode(
+            data_type,
+            ranges,
+            self.num_rows,
+            &mut Fetched::new(first),
+            &mut Fetched::new(second),
+        )?;
+        Ok(make_array(data))
+    }
+}

@@ -1,0 +1,448 @@
+//! Scans: which columns and rows to read, and the stream of record batches that reads them.
+//!
+//! The requested rows are cut into chunks of about the same number of stored bytes. Each chunk
+//! is read by a task of its own (all projected fields at once, each field's reads merged), and
+//! a bounded number of chunks is in flight, so memory stays near the readahead budget whatever
+//! the file's size. Chunks are then cut into batches of exactly `batch_size` rows (the last
+//! batch may be shorter).
+
+use std::collections::VecDeque;
+use std::ops::Range;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions, UInt64Array};
+use arrow_schema::{Field, Schema, SchemaRef};
+use futures::stream::{self, BoxStream};
+use futures::{FutureExt, Stream, StreamExt};
+use futures::future::try_join_all;
+
+use super::fields_v2_0::FieldReader;
+use super::projection::{self, Projection};
+use super::{BlockingBatchReader, FileReader};
+use crate::error::{Error, Result};
+
+/// The rows a scan reads.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum RowSelection {
+    /// Every row, in order.
+    #[default]
+    All,
+    /// These ranges of rows, in the order given.
+    Ranges(Vec<Range<u64>>),
+    /// The rows at these indices, in the order given; repeats are allowed.
+    Indices(Vec<u64>),
+}
+
+/// Default rows per batch (as in pylance).
+pub const DEFAULT_BATCH_SIZE: usize = 1024;
+/// Default bytes read ahead of the consumer.
+pub const DEFAULT_READAHEAD_BYTES: u64 = 64 * 1024 * 1024;
+
+/// A description of what to read; turn it into a stream with [`Scan::into_stream`].
+#[derive(Debug, Clone)]
+pub struct Scan {
+    reader: FileReader,
+    projection: Projection,
+    rows: RowSelection,
+    batch_size: usize,
+    readahead_bytes: u64,
+}
+
+/// A chunk of work: sorted, disjoint row ranges, and the order in which to emit their rows
+/// (`None`: as read).
+#[derive(Debug, Clone)]
+struct Chunk {
+    ranges: Vec<Range<u64>>,
+    reorder: Option<Arc<UInt64Array>>,
+}
+
+impl Scan {
+    pub(super) fn new(reader: FileReader) -> Self {
+        Self {
+            reader,
+            projection: Projection::All,
+            rows: RowSelection::All,
+            batch_size: DEFAULT_BATCH_SIZE,
+            readahead_bytes: DEFAULT_READAHEAD_BYTES,
+        }
+    }
+
+    /// Reads only the given fields.
+    pub fn with_projection(mut self, projection: Projection) -> Self {
+        self.projection = projection;
+        self
+    }
+
+    /// Reads only the named columns (top-level names or dotted paths like `st.x`).
+    pub fn with_columns<S: Into<String>>(self, names: impl IntoIterator<Item = S>) -> Self {
+        self.with_projection(Projection::names(names))
+    }
+
+    /// Reads these row ranges, in the order given.
+    pub fn with_row_ranges(mut self, ranges: Vec<Range<u64>>) -> Self {
+        self.rows = RowSelection::Ranges(ranges);
+        self
+    }
+
+    /// Reads the rows at `indices`, in the order given (repeats allowed).
+    pub fn with_take(mut self, indices: Vec<u64>) -> Self {
+        self.rows = RowSelection::Indices(indices);
+        self
+    }
+
+    /// Sets the rows to read.
+    pub fn with_rows(mut self, rows: RowSelection) -> Self {
+        self.rows = rows;
+        self
+    }
+
+    /// Rows per output batch (default 1024; must be at least 1).
+    pub fn with_batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+
+    /// How many bytes of stored data may be read ahead of the consumer (default 64 MiB).
+    /// More readahead keeps more requests in flight at the cost of memory.
+    pub fn with_readahead_bytes(mut self, bytes: u64) -> Self {
+        self.readahead_bytes = bytes;
+        self
+    }
+
+    /// The schema of the batches the scan produces.
+    pub fn schema(&self) -> Result<SchemaRef> {
+        Ok(self.plan_fields()?.0)
+    }
+
+    fn plan_fields(&self) -> Result<(SchemaRef, Arc<Vec<FieldReader>>)> {
+        let metadata = self.reader.metadata();
+        let selections = projection::resolve(&metadata.schema, &metadata.field_ids, &self.projection)?;
+        let readers = self.reader.field_readers()?;
+        let mut fields = Vec::with_capacity(selections.len());
+        let mut projected = Vec::with_capacity(selections.len());
+        for (index, selection) in &selections {
+            let (Some(field), Some(reader)) = (metadata.schema.fields().get(*index), readers.get(*index))
+            else {
+                return Err(Error::internal("projection names a missing field"));
+            };
+            let reader = reader.project(selection)?;
+            fields.push(Arc::new(Field::clone(field).with_data_type(reader.data_type())));
+            projected.push(reader);
+        }
+        let schema = Schema::new_with_metadata(fields, metadata.schema.metadata().clone());
+        Ok((Arc::new(schema), Arc::new(projected)))
+    }
+
+    /// Checks the scan and starts it. Batches arrive in row-selection order.
+    ///
+    /// The stream must be polled inside a Tokio runtime: chunks are read by spawned tasks.
+    pub fn into_stream(self) -> Result<BatchStream> {
+        if self.batch_size == 0 {
+            return Err(Error::invalid_argument("batch size must be at least 1"));
+        }
+        let num_rows = self.reader.num_rows();
+        let (schema, fields) = self.plan_fields()?;
+        let bytes_per_row = fields.iter().map(FieldReader::bytes_per_value).sum::<f64>().max(1.0);
+        let target_chunk_bytes = (self.readahead_bytes / 2).clamp(64 * 1024, 16 * 1024 * 1024);
+        let chunk_rows = ((target_chunk_bytes as f64 / bytes_per_row) as usize)
+            .max(1)
+            .div_ceil(self.batch_size)
+            .saturating_mul(self.batch_size);
+        let chunk_bytes = (chunk_rows as f64 * bytes_per_row).max(1.0);
+        let in_flight = ((self.readahead_bytes as f64 / chunk_bytes) as usize).clamp(1, 64);
+
+        let chunks = match self.rows {
+            RowSelection::All => chunk_ranges(&[0..num_rows], chunk_rows),
+            RowSelection::Ranges(ranges) => {
+                if let Some(bad) = ranges.iter().find(|r| r.start > r.end || r.end > num_rows) {
+                    return Err(Error::invalid_argument(format!(
+                        "row range {bad:?} is outside the file's {num_rows} rows"
+                    )));
+                }
+                chunk_ranges(&ranges, chunk_rows)
+            }
+            RowSelection::Indices(indices) => {
+                if let Some(bad) = indices.iter().find(|&&i| i >= num_rows) {
+                    return Err(Error::invalid_argument(format!(
+                        "row index {bad} is outside the file's {num_rows} rows"
+                    )));
+                }
+                chunk_indices(&indices, chunk_rows)
+            }
+        };
+
+        let io = self.reader.inner.io.clone();
+        let chunk_schema = schema.clone();
+        let batches = stream::iter(chunks)
+            .map(move |chunk| {
+                let io = io.clone();
+                let fields = fields.clone();
+                let schema = chunk_schema.clone();
+                let task = tokio::spawn(async move { read_chunk(io.as_ref(), &fields, schema, chunk).await });
+                AbortOnDrop(task).map(|joined| match joined {
+                    Ok(result) => result,
+                    Err(error) => Err(Error::internal(format!("read task failed: {error}"))),
+                })
+            })
+            .buffered(in_flight);
+        let rebatched = Rebatch::new(batches.boxed(), self.batch_size);
+        Ok(BatchStream {
+            schema,
+            inner: rebatched.boxed(),
+        })
+    }
+
+    /// Starts the scan and returns a blocking iterator of batches
+    /// ([`arrow_array::RecordBatchReader`]). It runs its own Tokio runtime, so it must not be
+    /// used from inside async code.
+    pub fn into_blocking(self) -> Result<BlockingBatchReader> {
+        BlockingBatchReader::new(self)
+    }
+}
+
+/// Reads one chunk of every projected field.
+async fn read_chunk(
+    io: &dyn crate::io::RangeRead,
+    fields: &[FieldReader],
+    schema: SchemaRef,
+    chunk: Chunk,
+) -> Result<RecordBatch> {
+    let mut columns: Vec<ArrayRef> =
+        try_join_all(fields.iter().map(|field| field.read(io, &chunk.ranges))).await?;
+    let mut num_rows: u64 = chunk.ranges.iter().map(|r| r.end - r.start).sum();
+    if let Some(order) = &chunk.reorder {
+        columns = columns
+            .iter()
+            .map(|column| Ok(arrow_select::take::take(column.as_ref(), order.as_ref(), None)?))
+            .collect::<Result<_>>()?;
+        num_rows = order.len() as u64;
+    }
+    let options = RecordBatchOptions::new().with_row_count(Some(num_rows as usize));
+    Ok(RecordBatch::try_new_with_options(schema, columns, &options)?)
+}
+
+/// Cuts ranges into chunks of at most `chunk_rows` rows. A chunk only holds ranges that are
+/// ascending and disjoint, so it can be read in one pass.
+fn chunk_ranges(ranges: &[Range<u64>], chunk_rows: usize) -> Vec<Chunk> {
+    let chunk_rows = chunk_rows as u64;
+    let mut chunks = Vec::new();
+    let mut current: Vec<Range<u64>> = Vec::new();
+    let mut current_rows = 0u64;
+    for range in ranges.iter().filter(|r| r.start < r.end) {
+        let mut start = range.start;
+        while start < range.end {
+            let fits_order = current.last().is_none_or(|last| last.end <= start);
+            if current_rows >= chunk_rows || !fits_order {
+                chunks.push(Chunk {
+                    ranges: std::mem::take(&mut current),
+                    reorder: None,
+                });
+                current_rows = 0;
+            }
+            let end = range.end.min(start + (chunk_rows - current_rows));
+            match current.last_mut() {
+                Some(last) if last.end == start => last.end = end,
+                _ => current.push(start..end),
+            }
+            current_rows += end - start;
+            start = end;
+        }
+    }
+    if !current.is_empty() {
+        chunks.push(Chunk {
+            ranges: current,
+            reorder: None,
+        });
+    }
+    chunks
+}
+
+/// Cuts a take into chunks of `chunk_rows` indices. Each chunk reads its distinct rows once, in
+/// file order, and then puts them in the requested order.
+fn chunk_indices(indices: &[u64], chunk_rows: usize) -> Vec<Chunk> {
+    indices
+        .chunks(chunk_rows.max(1))
+        .map(|wanted| {
+            let mut sorted: Vec<u64> = wanted.to_vec();
+            sorted.sort_unstable();
+            sorted.dedup();
+            let mut ranges: Vec<Range<u64>> = Vec::new();
+            for &row in &sorted {
+                match ranges.last_mut() {
+                    Some(last) if last.end == row => last.end = row + 1,
+                    _ => ranges.push(row..row + 1),
+                }
+            }
+            let in_order = sorted.len() == wanted.len() && sorted.as_slice() == wanted;
+            let reorder = (!in_order).then(|| {
+                let positions: Vec<u64> = wanted
+                    .iter()
+                    .map(|row| sorted.partition_point(|r| r < row) as u64)
+                    .collect();
+                Arc::new(UInt64Array::from(positions))
+            });
+            Chunk { ranges, reorder }
+        })
+        .collect()
+}
+
+/// Cancels a spawned task when dropped (a dropped stream stops its reads).
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Future for AbortOnDrop<T> {
+    type Output = std::result::Result<T, tokio::task::JoinError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Re-cuts a stream of batches into batches of exactly `batch_size` rows (the last may be
+/// shorter). Slicing is free; only batches that straddle two input batches are copied.
+struct Rebatch {
+    input: BoxStream<'static, Result<RecordBatch>>,
+    batch_size: usize,
+    pending: VecDeque<RecordBatch>,
+    pending_rows: usize,
+    input_done: bool,
+}
+
+impl Rebatch {
+    fn new(input: BoxStream<'static, Result<RecordBatch>>, batch_size: usize) -> Self {
+        Self {
+            input,
+            batch_size,
+            pending: VecDeque::new(),
+            pending_rows: 0,
+            input_done: false,
+        }
+    }
+
+    /// Takes `rows` rows off the front of the pending batches.
+    fn take_rows(&mut self, rows: usize) -> Result<RecordBatch> {
+        let mut parts = Vec::new();
+        let mut needed = rows;
+        while needed > 0 {
+            let Some(front) = self.pending.pop_front() else {
+                break;
+            };
+            if front.num_rows() <= needed {
+                needed -= front.num_rows();
+                parts.push(front);
+            } else {
+                parts.push(front.slice(0, needed));
+                self.pending.push_front(front.slice(needed, front.num_rows() - needed));
+                needed = 0;
+            }
+        }
+        self.pending_rows -= rows - needed;
+        match parts.len() {
+            1 => parts.pop().ok_or_else(|| Error::internal("no batch")),
+            _ => {
+                let schema = parts
+                    .first()
+                    .map(|b| b.schema())
+                    .ok_or_else(|| Error::internal("no batch"))?;
+                Ok(arrow_select::concat::concat_batches(&schema, &parts)?)
+            }
+        }
+    }
+}
+
+impl Stream for Rebatch {
+    type Item = Result<RecordBatch>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        loop {
+            if self.pending_rows >= self.batch_size {
+                let size = self.batch_size;
+                return Poll::Ready(Some(self.take_rows(size)));
+            }
+            if self.input_done {
+                if self.pending_rows > 0 {
+                    let rows = self.pending_rows;
+                    return Poll::Ready(Some(self.take_rows(rows)));
+                }
+                return Poll::Ready(None);
+            }
+            match self.input.poll_next_unpin(cx) {
+                Poll::Ready(Some(Ok(batch))) => {
+                    if batch.num_rows() > 0 {
+                        self.pending_rows += batch.num_rows();
+                        self.pending.push_back(batch);
+                    }
+                }
+                Poll::Ready(Some(Err(error))) => return Poll::Ready(Some(Err(error))),
+                Poll::Ready(None) => self.input_done = true,
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
+/// A stream of record batches with a known schema.
+pub struct BatchStream {
+    schema: SchemaRef,
+    inner: BoxStream<'static, Result<RecordBatch>>,
+}
+
+impl BatchStream {
+    /// The schema of every batch.
+    pub fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    /// Reads the whole stream into a vector of batches.
+    pub async fn try_collect(self) -> Result<Vec<RecordBatch>> {
+        futures::TryStreamExt::try_collect(self).await
+    }
+}
+
+impl std::fmt::Debug for BatchStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchStream").field("schema", &self.schema).finish()
+    }
+}
+
+impl Stream for BatchStream {
+    type Item = Result<RecordBatch>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.poll_next_unpin(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_are_cut_into_ordered_chunks() {
+        let chunks = chunk_ranges(&[0..10, 10..25, 5..7], 8);
+        let ranges: Vec<_> = chunks.iter().map(|c| c.ranges.clone()).collect();
+        assert_eq!(
+            ranges,
+            vec![vec![0..8], vec![8..16], vec![16..24], vec![24..25], vec![5..7]]
+        );
+    }
+
+    #[test]
+    fn takes_read_each_row_once_and_reorder() {
+        let chunks = chunk_indices(&[7, 3, 3, 4, 9], 10);
+        assert_eq!(chunks.len(), 1);
+        assert_eq!(chunks[0].ranges, vec![3..5, 7..8, 9..10]);
+        let order: Vec<u64> = chunks[0].reorder.as_ref().unwrap().values().to_vec();
+        // sorted distinct rows are [3, 4, 7, 9]
+        assert_eq!(order, vec![2, 0, 0, 1, 3]);
+        let in_order = chunk_indices(&[1, 2, 5], 10);
+        assert!(in_order[0].reorder.is_none());
+    }
+}

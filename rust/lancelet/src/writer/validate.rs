@@ -1,0 +1,163 @@
+//! Checking batches and schemas before anything is written.
+
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_buffer::NullBuffer;
+use arrow_schema::{DataType, Field, Schema};
+
+use crate::error::{Error, Result};
+use crate::format::FileVersion;
+use crate::format::schema::to_lance_fields;
+
+/// Checks that a schema can be written in `version`.
+pub fn check_schema(schema: &Schema, version: FileVersion) -> Result<()> {
+    if schema.fields().is_empty() {
+        return Err(Error::invalid_argument("a Lance file needs at least one field"));
+    }
+    // Every type must have a Lance logical type.
+    to_lance_fields(schema)?;
+    for field in schema.fields() {
+        check_field_type(field, version)?;
+    }
+    Ok(())
+}
+
+fn check_field_type(field: &Field, version: FileVersion) -> Result<()> {
+    if matches!(field.data_type(), DataType::Null) && !field.is_nullable() {
+        return Err(Error::invalid_argument(format!(
+            "field '{}' has the null type but is not nullable; Lance readers reject such fields",
+            field.name()
+        )));
+    }
+    let unsupported = |what: &str, needed: &str| {
+        Err(Error::invalid_argument(format!(
+            "field '{}': {what} cannot be stored in format {version}; use format {needed} or later",
+            field.name()
+        )))
+    };
+    match field.data_type() {
+        DataType::Map(entries, _) => {
+            if version < FileVersion::V2_2 {
+                return unsupported("maps", "2.2");
+            }
+            check_field_type(entries, version)
+        }
+        DataType::FixedSizeList(item, _) => match item.data_type() {
+            DataType::Struct(_) if version < FileVersion::V2_2 => {
+                unsupported("fixed-size lists of structs", "2.2")
+            }
+            _ => check_field_type(item, version),
+        },
+        DataType::Struct(children) => children.iter().try_for_each(|c| check_field_type(c, version)),
+        DataType::List(item) | DataType::LargeList(item) => check_field_type(item, version),
+        DataType::Dictionary(_, value) => match value.as_ref() {
+            DataType::Struct(_) | DataType::List(_) | DataType::LargeList(_) | DataType::Map(_, _)
+            | DataType::FixedSizeList(_, _) | DataType::Dictionary(_, _) => {
+                Err(Error::not_supported(format!(
+                    "field '{}': dictionaries of {value} values",
+                    field.name()
+                )))
+            }
+            _ => Ok(()),
+        },
+        _ => Ok(()),
+    }
+}
+
+/// Checks that a batch matches the file's schema and respects non-nullable fields.
+pub fn check_batch(schema: &Schema, batch: &RecordBatch, version: FileVersion) -> Result<()> {
+    let given = batch.schema();
+    if given.fields().len() != schema.fields().len() {
+        return Err(Error::invalid_argument(format!(
+            "batch has {} columns but the file's schema has {}",
+            given.fields().len(),
+            schema.fields().len()
+        )));
+    }
+    for ((expected, actual), column) in schema.fields().iter().zip(given.fields()).zip(batch.columns()) {
+        if expected.name() != actual.name() || !types_match(expected.data_type(), column.data_type()) {
+            return Err(Error::invalid_argument(format!(
+                "batch column '{}: {}' does not match the schema's '{}: {}'",
+                actual.name(),
+                column.data_type(),
+                expected.name(),
+                expected.data_type()
+            )));
+        }
+        check_nulls(expected, column, None, version)?;
+    }
+    if u32::try_from(batch.num_rows()).is_err() {
+        return Err(Error::invalid_argument("a batch may hold at most 2^32 - 1 rows"));
+    }
+    Ok(())
+}
+
+/// Types match when they are equal up to child field names, nullability and metadata, which
+/// Arrow producers do not agree on.
+fn types_match(expected: &DataType, actual: &DataType) -> bool {
+    expected.equals_datatype(actual)
+}
+
+/// Checks `array` against `field`, looking only at slots where the parent is valid
+/// (`parent_valid`: the parent's validity aligned with `array`).
+fn check_nulls(
+    field: &Field,
+    array: &ArrayRef,
+    parent_valid: Option<&NullBuffer>,
+    version: FileVersion,
+) -> Result<()> {
+    let nulls_where_parent_valid = match (array.logical_nulls(), parent_valid) {
+        (None, _) => 0,
+        (Some(nulls), None) => nulls.null_count(),
+        (Some(nulls), Some(parent)) => nulls
+            .iter()
+            .zip(parent.iter())
+            .filter(|(valid, parent_valid)| !valid && *parent_valid)
+            .count(),
+    };
+    if !field.is_nullable() && nulls_where_parent_valid > 0 && !matches!(array.data_type(), DataType::Null) {
+        return Err(Error::invalid_argument(format!(
+            "non-nullable field '{}' has {nulls_where_parent_valid} null values",
+            field.name()
+        )));
+    }
+    match (field.data_type(), array.data_type()) {
+        (DataType::Struct(fields), DataType::Struct(_)) => {
+            let structs = array.as_struct();
+            if version == FileVersion::V2_0 && nulls_where_parent_valid > 0 {
+                return Err(Error::invalid_argument(format!(
+                    "field '{}' has null structs, which format 2.0 cannot store; use format 2.1 or later",
+                    field.name()
+                )));
+            }
+            let valid = NullBuffer::union(structs.nulls(), parent_valid);
+            for (child_field, child) in fields.iter().zip(structs.columns()) {
+                check_nulls(child_field, child, valid.as_ref(), version)?;
+            }
+            Ok(())
+        }
+        (DataType::List(item), DataType::List(_)) => {
+            let list = array.as_list::<i32>();
+            check_items(item, list.values(), list.value_offsets().first(), list.value_offsets().last(), version)
+        }
+        (DataType::LargeList(item), DataType::LargeList(_)) => {
+            let list = array.as_list::<i64>();
+            check_items(item, list.values(), list.value_offsets().first(), list.value_offsets().last(), version)
+        }
+        _ => Ok(()),
+    }
+}
+
+fn check_items<O: arrow_array::OffsetSizeTrait>(
+    item: &Field,
+    values: &ArrayRef,
+    first: Option<&O>,
+    last: Option<&O>,
+    version: FileVersion,
+) -> Result<()> {
+    let (Some(first), Some(last)) = (first, last) else {
+        return Ok(());
+    };
+    let items = values.slice(first.as_usize(), last.as_usize() - first.as_usize());
+    check_nulls(item, &items, None, version)
+}

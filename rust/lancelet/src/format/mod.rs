@@ -1,6 +1,8 @@
 //! The bytes of the Lance container, without I/O: the footer, format versions, the protobuf
 //! messages, the Arrow schema mapping and the decoding of a file's metadata.
 
+pub mod columns;
+pub mod describe;
 pub mod footer;
 pub mod metadata;
 pub mod pb;

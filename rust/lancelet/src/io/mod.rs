@@ -6,8 +6,10 @@ pub mod coalesce;
 pub mod counting;
 mod range_read;
 pub mod upload;
+pub mod uri;
 
 pub use coalesce::{CoalesceOptions, ReadPlan};
 pub use counting::{CountingStore, IoStats};
 pub use range_read::{BytesReader, IoHints, ObjectStoreReader, RangeRead};
 pub use upload::{AlignedWriter, UploadOptions};
+pub use uri::store_from_uri;

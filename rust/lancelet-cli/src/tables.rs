@@ -1,0 +1,230 @@
+//! Reading and writing whole tables in the formats the tool knows.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::Cursor;
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use bytes::Bytes;
+use futures::stream::{self, BoxStream};
+use futures::{StreamExt, TryStreamExt};
+use lancelet::io::store_from_uri;
+use lancelet::{FileReader, FileVersion, FileWriter, Scan, WriterOptions};
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::path::Path;
+
+use crate::CliResult;
+
+/// A file format, told by the file's extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Lance,
+    ArrowIpc,
+    Parquet,
+}
+
+impl Format {
+    /// The format of `uri`, from its extension.
+    pub fn of(uri: &str) -> CliResult<Format> {
+        let name = uri.rsplit('/').next().unwrap_or(uri).to_ascii_lowercase();
+        let extension = name.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+        match extension {
+            "lance" => Ok(Format::Lance),
+            "arrow" | "ipc" | "feather" => Ok(Format::ArrowIpc),
+            "parquet" => Ok(Format::Parquet),
+            _ => Err(format!(
+                "cannot tell the format of '{uri}': use .lance, .arrow/.ipc/.feather or .parquet"
+            )
+            .into()),
+        }
+    }
+}
+
+/// A table being read: its schema, its batches and (when known) its row count.
+pub struct Source {
+    pub schema: SchemaRef,
+    pub batches: BoxStream<'static, CliResult<RecordBatch>>,
+    pub num_rows: Option<u64>,
+}
+
+/// Resolves a URI to a store and path, with storage options from nowhere but the environment.
+pub fn resolve(uri: &str) -> CliResult<(Arc<dyn ObjectStore>, Path)> {
+    Ok(store_from_uri(uri, &HashMap::new())?)
+}
+
+/// Opens a Lance file.
+pub async fn open_lance(uri: &str) -> CliResult<FileReader> {
+    let (store, path) = resolve(uri)?;
+    Ok(FileReader::open(store, &path).await?)
+}
+
+/// Streams a scan of a Lance file.
+pub fn lance_source(scan: Scan, num_rows: u64) -> CliResult<Source> {
+    let stream = scan.into_stream()?;
+    let schema = stream.schema();
+    Ok(Source {
+        schema,
+        batches: stream.map_err(|e| e.into()).boxed(),
+        num_rows: Some(num_rows),
+    })
+}
+
+/// Local files are read directly; other URIs are fetched whole.
+fn local_file(uri: &str) -> Option<std::path::PathBuf> {
+    match uri.split_once("://") {
+        None => Some(uri.into()),
+        Some(("file", path)) => Some(path.into()),
+        Some(_) => None,
+    }
+}
+
+async fn fetch(uri: &str) -> CliResult<Bytes> {
+    let (store, path) = resolve(uri)?;
+    Ok(store.get(&path).await?.bytes().await?)
+}
+
+/// Opens an Arrow IPC file.
+pub async fn ipc_source(uri: &str) -> CliResult<Source> {
+    let batches: Box<dyn Iterator<Item = CliResult<RecordBatch>> + Send> = match local_file(uri) {
+        Some(path) => {
+            let reader = arrow_ipc::reader::FileReader::try_new(File::open(&path)?, None)?;
+            Box::new(reader.map(|b| b.map_err(|e| e.into())))
+        }
+        None => {
+            let bytes = fetch(uri).await?;
+            let reader = arrow_ipc::reader::FileReader::try_new(Cursor::new(bytes), None)?;
+            Box::new(reader.map(|b| b.map_err(|e| e.into())))
+        }
+    };
+    from_iterator(batches)
+}
+
+/// Opens a Parquet file.
+pub async fn parquet_source(uri: &str) -> CliResult<Source> {
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let (reader, num_rows) = match local_file(uri) {
+        Some(path) => {
+            let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(&path)?)?;
+            let rows = builder.metadata().file_metadata().num_rows();
+            let reader: Box<dyn Iterator<Item = _> + Send> = Box::new(builder.build()?);
+            (reader, rows)
+        }
+        None => {
+            let builder = ParquetRecordBatchReaderBuilder::try_new(fetch(uri).await?)?;
+            let rows = builder.metadata().file_metadata().num_rows();
+            let reader: Box<dyn Iterator<Item = _> + Send> = Box::new(builder.build()?);
+            (reader, rows)
+        }
+    };
+    let mut source = from_iterator(Box::new(reader.map(|b| b.map_err(|e| e.into()))))?;
+    source.num_rows = u64::try_from(num_rows).ok();
+    Ok(source)
+}
+
+fn from_iterator(
+    mut batches: Box<dyn Iterator<Item = CliResult<RecordBatch>> + Send>,
+) -> CliResult<Source> {
+    // Peek at the first batch for the schema; readers expose it, but this keeps one path.
+    let first = batches.next().transpose()?;
+    let schema = match &first {
+        Some(batch) => batch.schema(),
+        None => return Err("the input has no batches, so its schema is unknown".into()),
+    };
+    let all = first.into_iter().map(Ok).chain(batches);
+    Ok(Source {
+        schema,
+        batches: stream::iter(all).boxed(),
+        num_rows: None,
+    })
+}
+
+/// Counts of what a sink wrote.
+pub struct Written {
+    pub num_rows: u64,
+    pub bytes: u64,
+}
+
+/// Writes a source as a Lance file.
+pub async fn write_lance(
+    uri: &str,
+    mut source: Source,
+    version: FileVersion,
+    mut progress: impl FnMut(u64),
+) -> CliResult<Written> {
+    let (store, path) = resolve(uri)?;
+    let options = WriterOptions::default().with_version(version);
+    let mut writer = FileWriter::try_new(store, path, source.schema.clone(), options)?;
+    while let Some(batch) = source.batches.next().await {
+        let batch = match batch {
+            Ok(batch) => batch,
+            Err(error) => {
+                writer.abort().await;
+                return Err(error);
+            }
+        };
+        writer.write_batch(&batch).await?;
+        progress(batch.num_rows() as u64);
+    }
+    let summary = writer.finish().await?;
+    Ok(Written {
+        num_rows: summary.num_rows,
+        bytes: summary.file_size,
+    })
+}
+
+/// Writes a source as an Arrow IPC file (schema metadata included).
+pub async fn write_ipc(
+    uri: &str,
+    mut source: Source,
+    mut progress: impl FnMut(u64),
+) -> CliResult<Written> {
+    let schema = source.schema.clone();
+    let mut num_rows = 0u64;
+    match local_file(uri) {
+        Some(path) => {
+            // Write next to the target and rename, so a failure leaves no partial file.
+            let staging = path.with_extension("arrow.partial");
+            let result = async {
+                let mut writer =
+                    arrow_ipc::writer::FileWriter::try_new(File::create(&staging)?, &schema)?;
+                while let Some(batch) = source.batches.next().await {
+                    let batch = batch?;
+                    num_rows += batch.num_rows() as u64;
+                    writer.write(&batch)?;
+                    progress(batch.num_rows() as u64);
+                }
+                writer.finish()?;
+                std::fs::rename(&staging, &path)?;
+                CliResult::Ok(())
+            }
+            .await;
+            if result.is_err() {
+                let _ = std::fs::remove_file(&staging);
+            }
+            result?;
+            Ok(Written {
+                num_rows,
+                bytes: std::fs::metadata(&path)?.len(),
+            })
+        }
+        None => {
+            let mut writer = arrow_ipc::writer::FileWriter::try_new(Vec::new(), &schema)?;
+            while let Some(batch) = source.batches.next().await {
+                let batch = batch?;
+                num_rows += batch.num_rows() as u64;
+                writer.write(&batch)?;
+                progress(batch.num_rows() as u64);
+            }
+            let bytes = writer.into_inner()?;
+            let size = bytes.len() as u64;
+            let (store, path) = resolve(uri)?;
+            store.put(&path, PutPayload::from(bytes)).await?;
+            Ok(Written {
+                num_rows,
+                bytes: size,
+            })
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! Which column holds which field.
+//!
+//! Format 2.0 gives every struct and list a column of its own, before its children's columns;
+//! formats 2.1 and 2.2 give columns only to leaves. Fixed-size lists of primitives and
+//! dictionaries are one column in every version.
+
+use arrow_schema::{DataType, Field, Schema};
+
+use crate::format::FileVersion;
+
+/// The dotted path of the field behind each column, in column order.
+pub fn column_paths(schema: &Schema, version: FileVersion) -> Vec<String> {
+    let mut out = Vec::new();
+    for field in schema.fields() {
+        push(field, field.name().clone(), version, &mut out);
+    }
+    out
+}
+
+fn push(field: &Field, path: String, version: FileVersion, out: &mut Vec<String>) {
+    let children: Vec<&Field> = match field.data_type() {
+        DataType::Struct(children) => children.iter().map(|f| f.as_ref()).collect(),
+        DataType::List(child) | DataType::LargeList(child) | DataType::Map(child, _) => {
+            vec![child.as_ref()]
+        }
+        DataType::FixedSizeList(child, _) if matches!(child.data_type(), DataType::Struct(_)) => {
+            vec![child.as_ref()]
+        }
+        _ => Vec::new(),
+    };
+    let own_column = children.is_empty()
+        || (!version.is_structural()
+            && matches!(
+                field.data_type(),
+                DataType::Struct(_) | DataType::List(_) | DataType::LargeList(_)
+            ));
+    let is_empty_struct = matches!(field.data_type(), DataType::Struct(c) if c.is_empty());
+    if own_column || is_empty_struct {
+        out.push(path.clone());
+    }
+    for child in children {
+        push(child, format!("{path}.{}", child.name()), version, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_schema::Fields;
+
+    #[test]
+    fn counts_match_lance() {
+        let schema = Schema::new(vec![
+            Field::new_list("l", Field::new("item", DataType::Int32, true), true),
+            Field::new(
+                "st",
+                DataType::Struct(Fields::from(vec![
+                    Field::new("x", DataType::Int32, true),
+                    Field::new("y", DataType::Utf8, true),
+                ])),
+                true,
+            ),
+        ]);
+        assert_eq!(
+            column_paths(&schema, FileVersion::V2_0),
+            vec!["l", "l.item", "st", "st.x", "st.y"]
+        );
+        assert_eq!(
+            column_paths(&schema, FileVersion::V2_1),
+            vec!["l.item", "st.x", "st.y"]
+        );
+    }
+}

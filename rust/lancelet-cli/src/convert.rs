@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use lancelet::{FileVersion, Projection};
+use lancelet::Projection;
 
 use crate::CliResult;
 use crate::tables::{self, Format};
@@ -32,6 +32,55 @@ pub struct ConvertArgs {
     /// Rows per batch when reading Lance input.
     #[arg(long, default_value_t = 8192)]
     pub batch_size: usize,
+    /// Lance output: bytes buffered before pages are written (shared by the top-level fields).
+    #[arg(long)]
+    pub data_cache_bytes: Option<u64>,
+    /// Lance output: the largest page written, in bytes.
+    #[arg(long)]
+    pub max_page_bytes: Option<u64>,
+    /// Lance output: store the contents of this file as a global buffer (repeatable; the first
+    /// becomes buffer 1).
+    #[arg(long = "add-global-buffer", value_name = "PATH")]
+    pub global_buffers: Vec<std::path::PathBuf>,
+    /// Lance output: add KEY=VALUE to the schema metadata (repeatable).
+    #[arg(long = "schema-metadata", value_name = "KEY=VALUE")]
+    pub schema_metadata: Vec<String>,
+}
+
+impl ConvertArgs {
+    /// The writer settings given on the command line.
+    fn lance_output(&self) -> CliResult<tables::LanceOutput> {
+        let mut options = lancelet::WriterOptions::default().with_version(self.format_version.parse()?);
+        if let Some(bytes) = self.data_cache_bytes {
+            options = options.with_data_cache_bytes(bytes)?;
+        }
+        if let Some(bytes) = self.max_page_bytes {
+            options = options.with_max_page_bytes(bytes)?;
+        }
+        let global_buffers = self
+            .global_buffers
+            .iter()
+            .map(|path| {
+                std::fs::read(path)
+                    .map(bytes::Bytes::from)
+                    .map_err(|e| format!("cannot read '{}': {e}", path.display()).into())
+            })
+            .collect::<CliResult<_>>()?;
+        let schema_metadata = self
+            .schema_metadata
+            .iter()
+            .map(|pair| {
+                pair.split_once('=')
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .ok_or_else(|| format!("--schema-metadata '{pair}' is not KEY=VALUE").into())
+            })
+            .collect::<CliResult<_>>()?;
+        Ok(tables::LanceOutput {
+            options,
+            global_buffers,
+            schema_metadata,
+        })
+    }
 }
 
 fn parse_range(text: &str, num_rows: u64) -> CliResult<std::ops::Range<u64>> {
@@ -55,6 +104,11 @@ pub async fn run(args: ConvertArgs) -> CliResult<()> {
     let started = Instant::now();
     let input_format = Format::of(&args.input)?;
     let output_format = Format::of(&args.output)?;
+    if output_format != Format::Lance
+        && (!args.global_buffers.is_empty() || !args.schema_metadata.is_empty())
+    {
+        return Err("--add-global-buffer and --schema-metadata apply to Lance output only".into());
+    }
     let selects = args.columns.is_some() || args.range.is_some() || args.take.is_some();
     let source = match input_format {
         Format::Lance => {
@@ -91,10 +145,7 @@ pub async fn run(args: ConvertArgs) -> CliResult<()> {
     );
     let tick = |rows: u64| progress.inc(rows);
     let written = match output_format {
-        Format::Lance => {
-            let version: FileVersion = args.format_version.parse()?;
-            tables::write_lance(&args.output, source, version, tick).await?
-        }
+        Format::Lance => tables::write_lance(&args.output, source, args.lance_output()?, tick).await?,
         Format::ArrowIpc => tables::write_ipc(&args.output, source, tick).await?,
         Format::Parquet => return Err("writing Parquet is not supported; write .lance or .arrow".into()),
     };

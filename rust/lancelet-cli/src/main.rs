@@ -29,6 +29,8 @@ enum Command {
     Inspect(inspect::InspectArgs),
     /// Generate sample data, write it as Lance, read it back, check it and report.
     Demo(demo::DemoArgs),
+    /// Write the bytes of one global buffer of a Lance file to stdout or a file.
+    GlobalBuffer(inspect::GlobalBufferArgs),
 }
 
 #[tokio::main]
@@ -38,6 +40,7 @@ async fn main() -> ExitCode {
         Command::Convert(args) => convert::run(args).await,
         Command::Inspect(args) => inspect::run(args).await,
         Command::Demo(args) => demo::run(args).await,
+        Command::GlobalBuffer(args) => inspect::global_buffer(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use futures::stream::{self, BoxStream};
 use futures::{StreamExt, TryStreamExt};
 use lancelet::io::store_from_uri;
-use lancelet::{FileReader, FileVersion, FileWriter, Scan, WriterOptions};
+use lancelet::{FileReader, FileWriter, Scan, WriterOptions};
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use object_store::path::Path;
 
@@ -146,16 +146,28 @@ pub struct Written {
     pub bytes: u64,
 }
 
+/// How to write a Lance file.
+pub struct LanceOutput {
+    pub options: WriterOptions,
+    pub global_buffers: Vec<Bytes>,
+    pub schema_metadata: Vec<(String, String)>,
+}
+
 /// Writes a source as a Lance file.
 pub async fn write_lance(
     uri: &str,
     mut source: Source,
-    version: FileVersion,
+    output: LanceOutput,
     mut progress: impl FnMut(u64),
 ) -> CliResult<Written> {
     let (store, path) = resolve(uri)?;
-    let options = WriterOptions::default().with_version(version);
-    let mut writer = FileWriter::try_new(store, path, source.schema.clone(), options)?;
+    let mut writer = FileWriter::try_new(store, path, source.schema.clone(), output.options)?;
+    for buffer in output.global_buffers {
+        writer.add_global_buffer(buffer).await?;
+    }
+    for (key, value) in output.schema_metadata {
+        writer.add_schema_metadata(key, value);
+    }
     while let Some(batch) = source.batches.next().await {
         let batch = match batch {
             Ok(batch) => batch,

@@ -50,7 +50,8 @@ pub struct ConvertArgs {
 impl ConvertArgs {
     /// The writer settings given on the command line.
     fn lance_output(&self) -> CliResult<tables::LanceOutput> {
-        let mut options = lancelet::WriterOptions::default().with_version(self.format_version.parse()?);
+        let mut options =
+            lancelet::WriterOptions::default().with_version(self.format_version.parse()?);
         if let Some(bytes) = self.data_cache_bytes {
             options = options.with_data_cache_bytes(bytes)?;
         }
@@ -121,7 +122,7 @@ pub async fn run(args: ConvertArgs) -> CliResult<()> {
             if let Some(range) = &args.range {
                 let range = parse_range(range, reader.num_rows())?;
                 rows = range.end.saturating_sub(range.start);
-                scan = scan.with_row_ranges(vec![range]);
+                scan = scan.with_row_range(range);
             }
             if let Some(take) = &args.take {
                 rows = take.len() as u64;
@@ -145,9 +146,13 @@ pub async fn run(args: ConvertArgs) -> CliResult<()> {
     );
     let tick = |rows: u64| progress.inc(rows);
     let written = match output_format {
-        Format::Lance => tables::write_lance(&args.output, source, args.lance_output()?, tick).await?,
+        Format::Lance => {
+            tables::write_lance(&args.output, source, args.lance_output()?, tick).await?
+        }
         Format::ArrowIpc => tables::write_ipc(&args.output, source, tick).await?,
-        Format::Parquet => return Err("writing Parquet is not supported; write .lance or .arrow".into()),
+        Format::Parquet => {
+            return Err("writing Parquet is not supported; write .lance or .arrow".into());
+        }
     };
     progress.finish_and_clear();
     println!(

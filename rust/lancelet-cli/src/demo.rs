@@ -139,7 +139,8 @@ pub fn sample_batch(first: usize, rows: usize) -> CliResult<RecordBatch> {
             0 => tags.append_null(),
             n => {
                 for _ in 0..(n % 4) {
-                    tags.values().append_value(TAGS[random.below(TAGS.len() as u64) as usize]);
+                    tags.values()
+                        .append_value(TAGS[random.below(TAGS.len() as u64) as usize]);
                 }
                 tags.append(true);
             }
@@ -197,7 +198,10 @@ fn check(what: &str, expected: &RecordBatch, actual: &[RecordBatch]) -> CliResul
             return Err(format!("{what}: column '{name}' differs from the source").into());
         }
     }
-    println!("  ok   {what}: {} rows match the source", expected.num_rows());
+    println!(
+        "  ok   {what}: {} rows match the source",
+        expected.num_rows()
+    );
     Ok(())
 }
 
@@ -224,7 +228,12 @@ pub async fn run(args: DemoArgs) -> CliResult<()> {
     let source = arrow_select::concat::concat_batches(&sample_schema(), &batches)?;
 
     let started = Instant::now();
-    let mut writer = FileWriter::try_new(store.clone(), path.clone(), sample_schema(), WriterOptions::default())?;
+    let mut writer = FileWriter::try_new(
+        store.clone(),
+        path.clone(),
+        sample_schema(),
+        WriterOptions::default(),
+    )?;
     for batch in &batches {
         writer.write_batch(batch).await?;
     }
@@ -263,12 +272,15 @@ pub async fn run(args: DemoArgs) -> CliResult<()> {
     let projected = reader
         .scan()
         .with_projection(Projection::names(["id", "location.lat", "tags"]))
-        .with_row_ranges(vec![1000.min(args.rows) as u64..3000.min(args.rows) as u64])
+        .with_row_range(1000.min(args.rows) as u64..3000.min(args.rows) as u64)
         .into_stream()?;
     let projected_schema = projected.schema();
     let projected = projected.try_collect().await?;
     let expected = {
-        let slice = source.slice(1000.min(args.rows), 3000.min(args.rows) - 1000.min(args.rows));
+        let slice = source.slice(
+            1000.min(args.rows),
+            3000.min(args.rows) - 1000.min(args.rows),
+        );
         let location = slice
             .column(9)
             .as_any()
@@ -281,10 +293,18 @@ pub async fn run(args: DemoArgs) -> CliResult<()> {
         )?;
         RecordBatch::try_new(
             projected_schema,
-            vec![slice.column(0).clone(), Arc::new(lat_only), slice.column(8).clone()],
+            vec![
+                slice.column(0).clone(),
+                Arc::new(lat_only),
+                slice.column(8).clone(),
+            ],
         )?
     };
-    check("projection id, location.lat, tags of rows 1000..3000", &expected, &projected)?;
+    check(
+        "projection id, location.lat, tags of rows 1000..3000",
+        &expected,
+        &projected,
+    )?;
 
     let mut random = Random(42);
     let indices: Vec<u64> = (0..100)
@@ -292,9 +312,14 @@ pub async fn run(args: DemoArgs) -> CliResult<()> {
         .filter(|_| args.rows > 0)
         .collect();
     store.reset();
-    let taken = reader.take(indices.clone()).into_stream()?.try_collect().await?;
+    let taken = reader
+        .take(indices.clone())
+        .into_stream()?
+        .try_collect()
+        .await?;
     let take_stats = store.stats();
-    let expected = arrow_select::take::take_record_batch(&source, &UInt64Array::from(indices.clone()))?;
+    let expected =
+        arrow_select::take::take_record_batch(&source, &UInt64Array::from(indices.clone()))?;
     check("take of 100 random rows", &expected, &taken)?;
     println!(
         "       ({} read requests, {} bytes)",

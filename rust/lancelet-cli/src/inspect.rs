@@ -75,7 +75,10 @@ pub async fn run(args: InspectArgs) -> CliResult<()> {
     let reader = tables::open_lance(&args.file).await?;
     let metadata = reader.metadata();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&to_json(&args.file, metadata))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&to_json(&args.file, metadata))?
+        );
         return Ok(());
     }
     let footer = &metadata.footer;
@@ -109,7 +112,8 @@ pub async fn run(args: InspectArgs) -> CliResult<()> {
     let names = column_paths(&metadata.schema, metadata.version);
     for (index, column) in metadata.columns.iter().enumerate() {
         let name = names.get(index).map(String::as_str).unwrap_or("?");
-        let mut encodings: Vec<String> = column.pages.iter().map(|p| describe(&p.encoding)).collect();
+        let mut encodings: Vec<String> =
+            column.pages.iter().map(|p| describe(&p.encoding)).collect();
         encodings.dedup();
         println!(
             "  {index:>3} {name}: {} pages, {} values, {} bytes, {}",
@@ -137,7 +141,10 @@ pub async fn run(args: InspectArgs) -> CliResult<()> {
     println!("global buffers:");
     for (index, buffer) in metadata.global_buffers.iter().enumerate() {
         let role = if index == 0 { " (schema)" } else { "" };
-        println!("  {index}: {} bytes at {}{role}", buffer.size, buffer.position);
+        println!(
+            "  {index}: {} bytes at {}{role}",
+            buffer.size, buffer.position
+        );
     }
     Ok(())
 }

@@ -14,7 +14,11 @@ use clap::{Parser, Subcommand};
 pub type CliResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 #[derive(Parser, Debug)]
-#[command(name = "lancelet", version, about = "Read, write and inspect Lance v2 files")]
+#[command(
+    name = "lancelet",
+    version,
+    about = "Read, write and inspect Lance v2 files"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

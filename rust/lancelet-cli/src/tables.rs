@@ -12,8 +12,8 @@ use futures::stream::{self, BoxStream};
 use futures::{StreamExt, TryStreamExt};
 use lancelet::io::store_from_uri;
 use lancelet::{FileReader, FileWriter, Scan, WriterOptions};
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
 use crate::CliResult;
 

@@ -61,7 +61,11 @@ pub fn concat_bits(pieces: Vec<(Bytes, usize, usize)>) -> Result<BooleanBuffer> 
         }
     }
     if let [(bytes, offset, len)] = pieces.as_slice() {
-        return Ok(BooleanBuffer::new(Buffer::from(bytes.clone()), *offset, *len));
+        return Ok(BooleanBuffer::new(
+            Buffer::from(bytes.clone()),
+            *offset,
+            *len,
+        ));
     }
     let total = pieces.iter().map(|p| p.2).sum();
     let mut builder = BooleanBufferBuilder::new(total);

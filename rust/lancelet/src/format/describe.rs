@@ -35,7 +35,9 @@ fn describe_v2_0(encoding: &pb20::ArrayEncoding) -> String {
             Some(Nullability::AllNulls(_)) => "nullable(all_nulls)".into(),
             None => "nullable(?)".into(),
         },
-        Some(E::FixedSizeList(f)) => format!("fixed_size_list({}, {})", f.dimension, child(&f.items)),
+        Some(E::FixedSizeList(f)) => {
+            format!("fixed_size_list({}, {})", f.dimension, child(&f.items))
+        }
         Some(E::List(l)) => format!("list(offsets={}, items={})", child(&l.offsets), l.num_items),
         Some(E::Struct(_)) => "struct".into(),
         Some(E::Binary(b)) => format!("binary({}, {})", child(&b.indices), child(&b.bytes)),
@@ -45,7 +47,11 @@ fn describe_v2_0(encoding: &pb20::ArrayEncoding) -> String {
             child(&d.items),
             d.num_dictionary_items
         ),
-        Some(other) => format!("{other:?}").split('(').next().unwrap_or("?").to_lowercase(),
+        Some(other) => format!("{other:?}")
+            .split('(')
+            .next()
+            .unwrap_or("?")
+            .to_lowercase(),
     }
 }
 
@@ -54,9 +60,16 @@ fn describe_layout(layout: &pb21::PageLayout) -> String {
     match &layout.layout {
         None => "?".into(),
         Some(Layout::MiniBlockLayout(m)) => {
-            let mut parts = vec![format!("values={}", compressive(m.value_compression.as_ref()))];
+            let mut parts = vec![format!(
+                "values={}",
+                compressive(m.value_compression.as_ref())
+            )];
             if let Some(d) = &m.dictionary {
-                parts.push(format!("dictionary={}({})", compressive(Some(d)), m.num_dictionary_items));
+                parts.push(format!(
+                    "dictionary={}({})",
+                    compressive(Some(d)),
+                    m.num_dictionary_items
+                ));
             }
             if m.rep_compression.is_some() {
                 parts.push(format!("rep={}", compressive(m.rep_compression.as_ref())));
@@ -71,7 +84,10 @@ fn describe_layout(layout: &pb21::PageLayout) -> String {
             None => "all_null".into(),
         },
         Some(Layout::FullZipLayout(f)) => {
-            format!("full_zip(values={})", compressive(f.value_compression.as_ref()))
+            format!(
+                "full_zip(values={})",
+                compressive(f.value_compression.as_ref())
+            )
         }
         Some(Layout::BlobLayout(_)) => "blob".into(),
     }
@@ -102,7 +118,11 @@ fn compressive(encoding: Option<&pb21::CompressiveEncoding>) -> String {
             };
             format!("general({name}, {})", child(&g.values))
         }
-        C::FixedSizeList(f) => format!("fixed_size_list({}, {})", f.items_per_value, child(&f.values)),
+        C::FixedSizeList(f) => format!(
+            "fixed_size_list({}, {})",
+            f.items_per_value,
+            child(&f.values)
+        ),
         C::PackedStruct(p) => format!("packed_struct({})", child(&p.values)),
         C::VariablePackedStruct(_) => "variable_packed_struct".into(),
     }

@@ -62,10 +62,7 @@ impl Footer {
     pub fn decode(bytes: &[u8; Self::SIZE]) -> Result<Self> {
         let (fields, magic) = bytes.split_at(36);
         if magic != MAGIC {
-            return Err(BadMagicSnafu {
-                found: hex(magic),
-            }
-            .build());
+            return Err(BadMagicSnafu { found: hex(magic) }.build());
         }
         let u64_at = |at: usize| {
             let mut word = [0u8; 8];
@@ -142,7 +139,11 @@ fn table_end(start: u64, entries: u32, what: &str) -> Result<u64> {
     u64::from(entries)
         .checked_mul(OFFSET_TABLE_ENTRY_BYTES)
         .and_then(|len| start.checked_add(len))
-        .ok_or_else(|| Error::corrupt(format!("{what} at {start} with {entries} entries overflows")))
+        .ok_or_else(|| {
+            Error::corrupt(format!(
+                "{what} at {start} with {entries} entries overflows"
+            ))
+        })
 }
 
 /// Formats bytes as lowercase hex separated by spaces, for error messages.

@@ -164,7 +164,8 @@ impl MetadataDecoder {
 
     /// The first read to make: the last `block_size` bytes of the file (all of it if smaller).
     pub fn tail_range(&self, block_size: u64) -> Range<u64> {
-        self.file_size.saturating_sub(block_size.max(Footer::SIZE as u64))..self.file_size
+        self.file_size
+            .saturating_sub(block_size.max(Footer::SIZE as u64))..self.file_size
     }
 
     /// Adds bytes read at `offset`. Overlapping or touching regions are merged.
@@ -209,9 +210,8 @@ impl MetadataDecoder {
     fn get(&self, range: &Range<u64>) -> Option<Bytes> {
         self.regions.iter().find_map(|(start, bytes)| {
             let end = start + bytes.len() as u64;
-            (*start <= range.start && range.end <= end).then(|| {
-                bytes.slice((range.start - start) as usize..(range.end - start) as usize)
-            })
+            (*start <= range.start && range.end <= end)
+                .then(|| bytes.slice((range.start - start) as usize..(range.end - start) as usize))
         })
     }
 
@@ -245,28 +245,47 @@ impl MetadataDecoder {
         let version = footer.version()?;
         footer.validate(file_size)?;
 
-        // The offset tables and the column metadata sit between column_meta_start and the
-        // footer; fetch them together.
-        let tables = footer.column_meta_start..footer_range.start;
-        if let Some(missing) = self.missing(&tables) {
-            return Ok(DecodeStep::Need(vec![missing]));
+        // The global buffer table sits just before the footer, so the tail read nearly always
+        // holds it. It tells where the schema is; then the schema, the column metadata and the
+        // column metadata table are fetched together.
+        let gbo_range = footer.global_buff_offsets_start
+            ..footer.global_buff_offsets_start
+                + u64::from(footer.num_global_buffers) * OFFSET_TABLE_ENTRY_BYTES;
+        if let Some(missing) = self.missing(&gbo_range) {
+            let tables = footer.column_meta_start..footer_range.start;
+            let wanted = self.missing(&tables).unwrap_or(missing);
+            return Ok(DecodeStep::Need(vec![wanted]));
         }
         let global_buffers = self.read_offset_table(
             footer.global_buff_offsets_start,
             footer.num_global_buffers,
             "global buffer",
         )?;
+        let schema_buffer = *global_buffers
+            .first()
+            .ok_or_else(|| Error::corrupt("no global buffer 0 (schema)"))?;
+        let cmo_range = footer.column_meta_offsets_start
+            ..footer.column_meta_offsets_start
+                + u64::from(footer.num_columns) * OFFSET_TABLE_ENTRY_BYTES;
+        let column_region = footer.column_meta_start..cmo_range.end;
+        let mut needed: Vec<Range<u64>> = [schema_buffer.range(), column_region]
+            .iter()
+            .filter_map(|r| self.missing(r))
+            .collect();
+        if !needed.is_empty() {
+            needed.sort_by_key(|r| r.start);
+            return Ok(DecodeStep::Need(merge_ranges(needed)));
+        }
         let column_buffers = self.read_offset_table(
             footer.column_meta_offsets_start,
             footer.num_columns,
             "column metadata",
         )?;
-        let schema_buffer = *global_buffers
-            .first()
-            .ok_or_else(|| Error::corrupt("no global buffer 0 (schema)"))?;
-
-        let mut needed: Vec<Range<u64>> = std::iter::once(schema_buffer.range())
-            .chain(column_buffers.iter().map(BufferRange::range))
+        // Column metadata normally lies between column_meta_start and the table; a file may
+        // place it elsewhere, which costs one more read.
+        let mut needed: Vec<Range<u64>> = column_buffers
+            .iter()
+            .map(BufferRange::range)
             .filter_map(|r| self.missing(&r))
             .collect();
         if !needed.is_empty() {
@@ -275,11 +294,10 @@ impl MetadataDecoder {
         }
 
         let descriptor_bytes = self.held(&schema_buffer.range())?;
-        let descriptor = pb::file::FileDescriptor::decode(descriptor_bytes).context(
-            ProtoDecodeSnafu {
+        let descriptor =
+            pb::file::FileDescriptor::decode(descriptor_bytes).context(ProtoDecodeSnafu {
                 what: "file descriptor (global buffer 0)",
-            },
-        )?;
+            })?;
         let lance_schema = descriptor
             .schema
             .ok_or_else(|| Error::corrupt("file descriptor has no schema"))?;
@@ -288,11 +306,10 @@ impl MetadataDecoder {
         let mut columns = Vec::with_capacity(column_buffers.len());
         for (index, buffer) in column_buffers.iter().enumerate() {
             let bytes = self.held(&buffer.range())?;
-            let column = pb::file2::ColumnMetadata::decode(bytes).with_context(|_| {
-                ProtoDecodeSnafu {
+            let column =
+                pb::file2::ColumnMetadata::decode(bytes).with_context(|_| ProtoDecodeSnafu {
                     what: format!("metadata of column {index}"),
-                }
-            })?;
+                })?;
             columns.push(convert_column(column, version, file_size, index)?);
         }
 
@@ -390,9 +407,12 @@ fn convert_column(
     file_size: u64,
     index: usize,
 ) -> Result<ColumnInfo> {
-    let buffers = buffers_of(&column.buffer_offsets, &column.buffer_sizes, file_size, || {
-        format!("column {index}")
-    })?;
+    let buffers = buffers_of(
+        &column.buffer_offsets,
+        &column.buffer_sizes,
+        file_size,
+        || format!("column {index}"),
+    )?;
     let mut pages = Vec::with_capacity(column.pages.len());
     for (page_index, page) in column.pages.into_iter().enumerate() {
         let what = || format!("page {page_index} of column {index}");
@@ -426,8 +446,8 @@ fn decode_page_encoding(
             return Err(Error::corrupt(format!("{} has no encoding", what())));
         }
     };
-    let any = prost_types::Any::decode(any_bytes.as_slice())
-        .with_context(|_| ProtoDecodeSnafu {
+    let any =
+        prost_types::Any::decode(any_bytes.as_slice()).with_context(|_| ProtoDecodeSnafu {
             what: format!("encoding of {}", what()),
         })?;
     if version.is_structural() {

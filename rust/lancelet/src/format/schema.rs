@@ -457,7 +457,10 @@ mod tests {
                 DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
                 "timestamp:us:UTC",
             ),
-            (DataType::Timestamp(TimeUnit::Nanosecond, None), "timestamp:ns:-"),
+            (
+                DataType::Timestamp(TimeUnit::Nanosecond, None),
+                "timestamp:ns:-",
+            ),
             (DataType::Time32(TimeUnit::Millisecond), "time32:ms"),
             (
                 DataType::FixedSizeList(Arc::new(Field::new("item", DataType::Float32, true)), 128),
@@ -510,7 +513,13 @@ mod tests {
             ]
         );
         let (_, ids) = from_lance_fields(&fields, &HashMap::new()).unwrap();
-        assert_eq!(ids[1], FieldIds { id: 4, children: vec![] });
+        assert_eq!(
+            ids[1],
+            FieldIds {
+                id: 4,
+                children: vec![]
+            }
+        );
         assert_eq!(ids[0].children[1].children[0].id, 3);
     }
 
@@ -519,15 +528,23 @@ mod tests {
         let item = Field::new("item", DataType::Float32, true);
         let schema = Schema::new_with_metadata(
             vec![
-                Field::new("a", DataType::Timestamp(TimeUnit::Second, Some("+05:30".into())), true)
-                    .with_metadata(HashMap::from([("k".into(), "v".into())])),
+                Field::new(
+                    "a",
+                    DataType::Timestamp(TimeUnit::Second, Some("+05:30".into())),
+                    true,
+                )
+                .with_metadata(HashMap::from([("k".into(), "v".into())])),
                 Field::new("b", DataType::FixedSizeList(Arc::new(item), 4), false),
                 Field::new(
                     "c",
                     DataType::Dictionary(Box::new(DataType::Int8), Box::new(DataType::Utf8)),
                     true,
                 ),
-                Field::new_large_list("d", Field::new("item", DataType::Decimal256(40, -3), true), true),
+                Field::new_large_list(
+                    "d",
+                    Field::new("item", DataType::Decimal256(40, -3), true),
+                    true,
+                ),
                 Field::new_map(
                     "m",
                     "entries",
@@ -566,7 +583,13 @@ mod tests {
             from_lance_fields(&[list_without_child], &HashMap::new()),
             Err(Error::Corrupt { .. })
         ));
-        for bad in ["decimal:128:x:2", "timestamp:ps:-", "fixed_size_list:float", "dict:string:float:false", "wat"] {
+        for bad in [
+            "decimal:128:x:2",
+            "timestamp:ps:-",
+            "fixed_size_list:float",
+            "dict:string:float:false",
+            "wat",
+        ] {
             assert!(parse_logical_type(bad, Vec::new()).is_err(), "{bad}");
         }
     }

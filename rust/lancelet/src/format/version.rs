@@ -90,20 +90,34 @@ mod tests {
     fn footer_numbers_round_trip() {
         for version in [FileVersion::V2_0, FileVersion::V2_1, FileVersion::V2_2] {
             let (major, minor) = version.footer_numbers();
-            assert_eq!(FileVersion::from_footer_numbers(major, minor).unwrap(), version);
+            assert_eq!(
+                FileVersion::from_footer_numbers(major, minor).unwrap(),
+                version
+            );
         }
-        assert_eq!(FileVersion::from_footer_numbers(2, 0).unwrap(), FileVersion::V2_0);
+        assert_eq!(
+            FileVersion::from_footer_numbers(2, 0).unwrap(),
+            FileVersion::V2_0
+        );
     }
 
     #[test]
     fn legacy_and_unknown_versions_are_distinct_errors() {
         assert!(matches!(
             FileVersion::from_footer_numbers(0, 2),
-            Err(Error::LegacyFormat { major: 0, minor: 2, .. })
+            Err(Error::LegacyFormat {
+                major: 0,
+                minor: 2,
+                ..
+            })
         ));
         assert!(matches!(
             FileVersion::from_footer_numbers(2, 3),
-            Err(Error::UnsupportedVersion { major: 2, minor: 3, .. })
+            Err(Error::UnsupportedVersion {
+                major: 2,
+                minor: 3,
+                ..
+            })
         ));
         assert!(matches!(
             FileVersion::from_footer_numbers(7, 0),

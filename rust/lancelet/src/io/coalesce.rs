@@ -101,11 +101,12 @@ fn covering(requests: &[Range<u64>], at: u64) -> Option<usize> {
 
 /// Appends a piece, joining it to the previous one when they are adjacent in one request.
 fn push_piece(pieces: &mut Vec<Piece>, request: usize, offset: u64, len: u64) {
-    if let Some(last) = pieces.last_mut() {
-        if last.request == request && last.offset + last.len == offset {
-            last.len += len;
-            return;
-        }
+    if let Some(last) = pieces.last_mut()
+        && last.request == request
+        && last.offset + last.len == offset
+    {
+        last.len += len;
+        return;
     }
     pieces.push(Piece {
         request,
@@ -129,14 +130,31 @@ mod tests {
         let wanted = [0..10, 20..30, 10_000..10_010, 5..8];
         let plan = plan(&wanted, OPTIONS);
         assert_eq!(plan.requests, vec![0..30, 10_000..10_010]);
-        assert_eq!(plan.pieces[3], vec![Piece { request: 0, offset: 5, len: 3 }]);
-        assert_eq!(plan.pieces[2], vec![Piece { request: 1, offset: 0, len: 10 }]);
+        assert_eq!(
+            plan.pieces[3],
+            vec![Piece {
+                request: 0,
+                offset: 5,
+                len: 3
+            }]
+        );
+        assert_eq!(
+            plan.pieces[2],
+            vec![Piece {
+                request: 1,
+                offset: 0,
+                len: 10
+            }]
+        );
     }
 
     #[test]
     fn splits_long_ranges() {
-        let options = CoalesceOptions { max_gap: 0, max_request_bytes: 10 };
-        let plan = plan(&[0..25], options);
+        let options = CoalesceOptions {
+            max_gap: 0,
+            max_request_bytes: 10,
+        };
+        let plan = plan(std::slice::from_ref(&(0..25)), options);
         assert_eq!(plan.requests, vec![0..10, 10..20, 20..25]);
         assert_eq!(plan.pieces[0].len(), 3);
     }

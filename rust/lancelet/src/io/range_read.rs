@@ -230,7 +230,9 @@ impl RangeRead for BytesReader {
                 let start = usize::try_from(r.start).map_err(|_| Error::internal("offset"))?;
                 let end = usize::try_from(r.end).map_err(|_| Error::internal("offset"))?;
                 if start > end || end > self.bytes.len() {
-                    return Err(Error::corrupt(format!("read of bytes {r:?} outside the file")));
+                    return Err(Error::corrupt(format!(
+                        "read of bytes {r:?} outside the file"
+                    )));
                 }
                 Ok(self.bytes.slice(start..end))
             })

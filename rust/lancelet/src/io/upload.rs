@@ -311,16 +311,29 @@ mod tests {
     #[tokio::test]
     async fn small_files_use_one_put_and_buffers_are_aligned() {
         let store = Arc::new(CountingStore::new(Arc::new(InMemory::new())));
-        let mut writer = AlignedWriter::new(store.clone(), Path::from("a"), UploadOptions::default());
-        let first = writer.write_buffer(Bytes::from_static(b"abc")).await.unwrap();
-        let second = writer.write_buffer(Bytes::from_static(b"de")).await.unwrap();
+        let mut writer =
+            AlignedWriter::new(store.clone(), Path::from("a"), UploadOptions::default());
+        let first = writer
+            .write_buffer(Bytes::from_static(b"abc"))
+            .await
+            .unwrap();
+        let second = writer
+            .write_buffer(Bytes::from_static(b"de"))
+            .await
+            .unwrap();
         assert_eq!((first.position, first.size), (0, 3));
         assert_eq!((second.position, second.size), (64, 2));
         assert_eq!(writer.finish().await.unwrap(), 128);
         let stats = store.stats();
         assert_eq!(stats.put_requests, 1);
         assert!(stats.part_sizes.is_empty());
-        let bytes = store.get(&Path::from("a")).await.unwrap().bytes().await.unwrap();
+        let bytes = store
+            .get(&Path::from("a"))
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
         assert_eq!(&bytes[..5], b"abcHH");
         assert_eq!(bytes[127], PAD_BYTE);
     }
@@ -328,12 +341,20 @@ mod tests {
     #[tokio::test]
     async fn large_files_upload_equal_parts() {
         let store = Arc::new(CountingStore::new(Arc::new(InMemory::new())));
-        let options = UploadOptions::default().with_part_bytes(MIN_PART_BYTES).unwrap();
+        let options = UploadOptions::default()
+            .with_part_bytes(MIN_PART_BYTES)
+            .unwrap();
         let mut writer = AlignedWriter::new(store.clone(), Path::from("big"), options);
         for _ in 0..12 {
-            writer.write(Bytes::from(vec![7u8; 1024 * 1024])).await.unwrap();
+            writer
+                .write(Bytes::from(vec![7u8; 1024 * 1024]))
+                .await
+                .unwrap();
         }
-        assert!(store.get(&Path::from("big")).await.is_err(), "visible before finish");
+        assert!(
+            store.get(&Path::from("big")).await.is_err(),
+            "visible before finish"
+        );
         assert_eq!(writer.finish().await.unwrap(), 12 * 1024 * 1024);
         let stats = store.stats();
         let mib = 1024 * 1024;
@@ -346,9 +367,14 @@ mod tests {
     #[tokio::test]
     async fn abort_leaves_nothing() {
         let store = Arc::new(CountingStore::new(Arc::new(InMemory::new())));
-        let options = UploadOptions::default().with_part_bytes(MIN_PART_BYTES).unwrap();
+        let options = UploadOptions::default()
+            .with_part_bytes(MIN_PART_BYTES)
+            .unwrap();
         let mut writer = AlignedWriter::new(store.clone(), Path::from("gone"), options);
-        writer.write(Bytes::from(vec![1u8; 6 * 1024 * 1024])).await.unwrap();
+        writer
+            .write(Bytes::from(vec![1u8; 6 * 1024 * 1024]))
+            .await
+            .unwrap();
         writer.abort().await;
         assert!(store.head(&Path::from("gone")).await.is_err());
         assert_eq!(store.stats().aborted_uploads, 1);

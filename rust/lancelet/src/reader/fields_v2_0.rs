@@ -8,11 +8,13 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use arrow_array::{Array, ArrayRef, GenericListArray, OffsetSizeTrait, StructArray, new_empty_array};
+use arrow_array::{
+    Array, ArrayRef, GenericListArray, OffsetSizeTrait, StructArray, new_empty_array,
+};
 use arrow_buffer::{NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{DataType, Field, FieldRef, Fields};
-use futures::future::{BoxFuture, try_join_all};
 use futures::FutureExt;
+use futures::future::{BoxFuture, try_join_all};
 
 use crate::encodings::v2_0::{ListPageDecoder, ListRows, PageDecoder};
 use crate::error::{Error, Result};
@@ -67,7 +69,10 @@ impl Paging {
             let mut start = range.start;
             while start < range.end {
                 // The page holding `start`: the last page whose first row is <= start.
-                let page = self.starts.partition_point(|&s| s <= start).saturating_sub(1);
+                let page = self
+                    .starts
+                    .partition_point(|&s| s <= start)
+                    .saturating_sub(1);
                 let (Some(&page_start), Some(&page_end)) =
                     (self.starts.get(page), self.starts.get(page + 1))
                 else {
@@ -310,7 +315,9 @@ impl FieldReader {
     pub fn bytes_per_value(&self) -> f64 {
         match self {
             FieldReader::Leaf(leaf) => leaf.bytes_per_value,
-            FieldReader::Struct { children, .. } => children.iter().map(Self::bytes_per_value).sum(),
+            FieldReader::Struct { children, .. } => {
+                children.iter().map(Self::bytes_per_value).sum()
+            }
             FieldReader::List(list) => {
                 let rows = list.paging.total().max(1) as f64;
                 let items = list.item_starts.last().copied().unwrap_or(0) as f64;
@@ -328,11 +335,14 @@ impl FieldReader {
                 let mut kept_fields = Vec::with_capacity(chosen.len());
                 let mut kept_children = Vec::with_capacity(chosen.len());
                 for (index, child_selection) in chosen {
-                    let (Some(field), Some(child)) = (fields.get(*index), children.get(*index)) else {
+                    let (Some(field), Some(child)) = (fields.get(*index), children.get(*index))
+                    else {
                         return Err(Error::internal("projection names a missing child"));
                     };
                     let child = child.project(child_selection)?;
-                    kept_fields.push(Arc::new(field.as_ref().clone().with_data_type(child.data_type())));
+                    kept_fields.push(Arc::new(
+                        field.as_ref().clone().with_data_type(child.data_type()),
+                    ));
                     kept_children.push(child);
                 }
                 Ok(FieldReader::Struct {
@@ -342,10 +352,17 @@ impl FieldReader {
             }
             (FieldReader::List(list), Selection::Children(chosen)) => {
                 let [(0, item_selection)] = chosen.as_slice() else {
-                    return Err(Error::internal("list projection names a child other than its item"));
+                    return Err(Error::internal(
+                        "list projection names a child other than its item",
+                    ));
                 };
                 let items = list.items.project(item_selection)?;
-                let item_field = Arc::new(list.item_field.as_ref().clone().with_data_type(items.data_type()));
+                let item_field = Arc::new(
+                    list.item_field
+                        .as_ref()
+                        .clone()
+                        .with_data_type(items.data_type()),
+                );
                 Ok(FieldReader::List(ListReader {
                     item_field,
                     items: Box::new(items),
@@ -359,7 +376,11 @@ impl FieldReader {
     }
 
     /// Reads the values of `ranges` (sorted, disjoint, within the field) into one array.
-    pub fn read<'a>(&'a self, io: &'a dyn RangeRead, ranges: &'a [Range<u64>]) -> BoxFuture<'a, Result<ArrayRef>> {
+    pub fn read<'a>(
+        &'a self,
+        io: &'a dyn RangeRead,
+        ranges: &'a [Range<u64>],
+    ) -> BoxFuture<'a, Result<ArrayRef>> {
         async move {
             match self {
                 FieldReader::Leaf(leaf) => leaf.read(io, ranges).await,
@@ -367,7 +388,9 @@ impl FieldReader {
                     let len: u64 = ranges.iter().map(|r| r.end - r.start).sum();
                     let arrays = try_join_all(children.iter().map(|c| c.read(io, ranges))).await?;
                     if fields.is_empty() {
-                        return Ok(Arc::new(StructArray::new_empty_fields(len as usize, None)) as ArrayRef);
+                        return Ok(
+                            Arc::new(StructArray::new_empty_fields(len as usize, None)) as ArrayRef
+                        );
                     }
                     Ok(Arc::new(StructArray::try_new(fields.clone(), arrays, None)?) as ArrayRef)
                 }
@@ -427,7 +450,10 @@ impl LeafReader {
 
 fn split_counts<T>(items: Vec<T>, counts: &[usize]) -> Result<Vec<Vec<T>>> {
     let mut items = items.into_iter();
-    let out: Vec<Vec<T>> = counts.iter().map(|&n| items.by_ref().take(n).collect()).collect();
+    let out: Vec<Vec<T>> = counts
+        .iter()
+        .map(|&n| items.by_ref().take(n).collect())
+        .collect();
     if out.iter().zip(counts).any(|(v, &n)| v.len() != n) {
         return Err(Error::internal("fewer reads returned than planned"));
     }
@@ -473,7 +499,11 @@ impl ListReader {
                 .ok_or_else(|| Error::internal("page index out of range"))?;
             let rows = page.decode(page_ranges, bytes)?;
             let base = self.item_starts.get(*index).copied().unwrap_or(0);
-            item_ranges.extend(rows.item_ranges.iter().map(|r| base + r.start..base + r.end));
+            item_ranges.extend(
+                rows.item_ranges
+                    .iter()
+                    .map(|r| base + r.start..base + r.end),
+            );
             all_rows.push(rows);
         }
         let items = self.items.read(io, &merge_adjacent(item_ranges)).await?;
@@ -485,7 +515,10 @@ impl ListReader {
     }
 
     fn build<O: OffsetSizeTrait>(&self, pages: Vec<ListRows>, items: ArrayRef) -> Result<ArrayRef> {
-        let rows: usize = pages.iter().map(|p| p.offsets.len().saturating_sub(1)).sum();
+        let rows: usize = pages
+            .iter()
+            .map(|p| p.offsets.len().saturating_sub(1))
+            .sum();
         let mut offsets: Vec<O> = Vec::with_capacity(rows + 1);
         offsets.push(O::usize_as(0));
         let mut base = 0u64;

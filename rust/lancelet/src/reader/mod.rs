@@ -149,7 +149,7 @@ impl FileReader {
 
     /// Reads the rows of `range` of all columns into one stream (shorthand for a scan).
     pub fn read_range(&self, range: Range<u64>) -> Scan {
-        self.scan().with_row_ranges(vec![range])
+        self.scan().with_row_range(range)
     }
 
     /// Reads the rows at `indices` (any order, repeats allowed), shorthand for a scan.

@@ -29,6 +29,9 @@ impl Projection {
     }
 }
 
+/// A labelled path of child indices below some field (the label names it in errors).
+type LabelledPath = (String, Vec<usize>);
+
 /// What is selected within one field.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Selection {
@@ -54,9 +57,11 @@ pub fn resolve(
     ids: &[FieldIds],
     projection: &Projection,
 ) -> Result<Vec<(usize, Selection)>> {
-    let paths: Vec<(String, Vec<usize>)> = match projection {
+    let paths: Vec<LabelledPath> = match projection {
         Projection::All => {
-            return Ok((0..schema.fields().len()).map(|i| (i, Selection::All)).collect());
+            return Ok((0..schema.fields().len())
+                .map(|i| (i, Selection::All))
+                .collect());
         }
         Projection::Names(names) => names
             .iter()
@@ -72,24 +77,24 @@ pub fn resolve(
             "a projection must name at least one column",
         ));
     }
-    let mut out: Vec<(usize, Selection, Vec<(String, Vec<usize>)>)> = Vec::new();
+    let mut out: Vec<(usize, Vec<LabelledPath>)> = Vec::new();
     for (label, path) in paths {
         let Some((&top, rest)) = path.split_first() else {
             return Err(Error::internal("empty projection path"));
         };
-        if let Some((_, _, seen)) = out.iter_mut().find(|(t, _, _)| *t == top) {
+        if let Some((_, seen)) = out.iter_mut().find(|(t, _)| *t == top) {
             seen.push((label, rest.to_vec()));
         } else {
-            out.push((top, Selection::All, vec![(label, rest.to_vec())]));
+            out.push((top, vec![(label, rest.to_vec())]));
         }
     }
     out.into_iter()
-        .map(|(top, _, paths)| Ok((top, merge(paths)?)))
+        .map(|(top, paths)| Ok((top, merge(paths)?)))
         .collect()
 }
 
 /// Merges the paths below one field into a selection, rejecting overlaps.
-fn merge(paths: Vec<(String, Vec<usize>)>) -> Result<Selection> {
+fn merge(paths: Vec<LabelledPath>) -> Result<Selection> {
     if let Some((label, _)) = paths.iter().find(|(_, rest)| rest.is_empty()) {
         if paths.len() > 1 {
             return Err(Error::invalid_argument(format!(
@@ -98,7 +103,7 @@ fn merge(paths: Vec<(String, Vec<usize>)>) -> Result<Selection> {
         }
         return Ok(Selection::All);
     }
-    let mut children: Vec<(usize, Vec<(String, Vec<usize>)>)> = Vec::new();
+    let mut children: Vec<(usize, Vec<LabelledPath>)> = Vec::new();
     for (label, path) in paths {
         let Some((&child, rest)) = path.split_first() else {
             continue;
@@ -169,7 +174,9 @@ fn path_of_id(ids: &[FieldIds], id: i32) -> Result<Vec<usize>> {
     if search(ids, id, &mut path) {
         Ok(path)
     } else {
-        Err(Error::invalid_argument(format!("no field with id {id} in the file")))
+        Err(Error::invalid_argument(format!(
+            "no field with id {id} in the file"
+        )))
     }
 }
 
@@ -212,7 +219,10 @@ mod tests {
         assert_eq!(
             by_name,
             vec![
-                (1, Selection::Children(vec![(0, Selection::All), (1, Selection::All)])),
+                (
+                    1,
+                    Selection::Children(vec![(0, Selection::All), (1, Selection::All)])
+                ),
                 (0, Selection::All)
             ]
         );
@@ -234,7 +244,10 @@ mod tests {
             Projection::FieldIds(vec![99]),
         ] {
             assert!(
-                matches!(resolve(&schema, &ids, &projection), Err(Error::InvalidArgument { .. })),
+                matches!(
+                    resolve(&schema, &ids, &projection),
+                    Err(Error::InvalidArgument { .. })
+                ),
                 "{projection:?}"
             );
         }

@@ -14,9 +14,9 @@ use std::task::{Context, Poll};
 
 use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions, UInt64Array};
 use arrow_schema::{Field, Schema, SchemaRef};
+use futures::future::try_join_all;
 use futures::stream::{self, BoxStream};
 use futures::{FutureExt, Stream, StreamExt};
-use futures::future::try_join_all;
 
 use super::fields_v2_0::FieldReader;
 use super::projection::{self, Projection};
@@ -80,6 +80,11 @@ impl Scan {
         self.with_projection(Projection::names(names))
     }
 
+    /// Reads the rows of one range.
+    pub fn with_row_range(self, range: Range<u64>) -> Self {
+        self.with_row_ranges(std::iter::once(range).collect())
+    }
+
     /// Reads these row ranges, in the order given.
     pub fn with_row_ranges(mut self, ranges: Vec<Range<u64>>) -> Self {
         self.rows = RowSelection::Ranges(ranges);
@@ -118,17 +123,21 @@ impl Scan {
 
     fn plan_fields(&self) -> Result<(SchemaRef, Arc<Vec<FieldReader>>)> {
         let metadata = self.reader.metadata();
-        let selections = projection::resolve(&metadata.schema, &metadata.field_ids, &self.projection)?;
+        let selections =
+            projection::resolve(&metadata.schema, &metadata.field_ids, &self.projection)?;
         let readers = self.reader.field_readers()?;
         let mut fields = Vec::with_capacity(selections.len());
         let mut projected = Vec::with_capacity(selections.len());
         for (index, selection) in &selections {
-            let (Some(field), Some(reader)) = (metadata.schema.fields().get(*index), readers.get(*index))
+            let (Some(field), Some(reader)) =
+                (metadata.schema.fields().get(*index), readers.get(*index))
             else {
                 return Err(Error::internal("projection names a missing field"));
             };
             let reader = reader.project(selection)?;
-            fields.push(Arc::new(Field::clone(field).with_data_type(reader.data_type())));
+            fields.push(Arc::new(
+                Field::clone(field).with_data_type(reader.data_type()),
+            ));
             projected.push(reader);
         }
         let schema = Schema::new_with_metadata(fields, metadata.schema.metadata().clone());
@@ -144,7 +153,11 @@ impl Scan {
         }
         let num_rows = self.reader.num_rows();
         let (schema, fields) = self.plan_fields()?;
-        let bytes_per_row = fields.iter().map(FieldReader::bytes_per_value).sum::<f64>().max(1.0);
+        let bytes_per_row = fields
+            .iter()
+            .map(FieldReader::bytes_per_value)
+            .sum::<f64>()
+            .max(1.0);
         let target_chunk_bytes = (self.readahead_bytes / 2).clamp(64 * 1024, 16 * 1024 * 1024);
         let chunk_rows = ((target_chunk_bytes as f64 / bytes_per_row) as usize)
             .max(1)
@@ -154,7 +167,7 @@ impl Scan {
         let in_flight = ((self.readahead_bytes as f64 / chunk_bytes) as usize).clamp(1, 64);
 
         let chunks = match self.rows {
-            RowSelection::All => chunk_ranges(&[0..num_rows], chunk_rows),
+            RowSelection::All => chunk_ranges(std::slice::from_ref(&(0..num_rows)), chunk_rows),
             RowSelection::Ranges(ranges) => {
                 if let Some(bad) = ranges.iter().find(|r| r.start > r.end || r.end > num_rows) {
                     return Err(Error::invalid_argument(format!(
@@ -180,7 +193,10 @@ impl Scan {
                 let io = io.clone();
                 let fields = fields.clone();
                 let schema = chunk_schema.clone();
-                let task = tokio::spawn(async move { read_chunk(io.as_ref(), &fields, schema, chunk).await });
+                let task =
+                    tokio::spawn(
+                        async move { read_chunk(io.as_ref(), &fields, schema, chunk).await },
+                    );
                 AbortOnDrop(task).map(|joined| match joined {
                     Ok(result) => result,
                     Err(error) => Err(Error::internal(format!("read task failed: {error}"))),
@@ -215,12 +231,20 @@ async fn read_chunk(
     if let Some(order) = &chunk.reorder {
         columns = columns
             .iter()
-            .map(|column| Ok(arrow_select::take::take(column.as_ref(), order.as_ref(), None)?))
+            .map(|column| {
+                Ok(arrow_select::take::take(
+                    column.as_ref(),
+                    order.as_ref(),
+                    None,
+                )?)
+            })
             .collect::<Result<_>>()?;
         num_rows = order.len() as u64;
     }
     let options = RecordBatchOptions::new().with_row_count(Some(num_rows as usize));
-    Ok(RecordBatch::try_new_with_options(schema, columns, &options)?)
+    Ok(RecordBatch::try_new_with_options(
+        schema, columns, &options,
+    )?)
 }
 
 /// Cuts ranges into chunks of at most `chunk_rows` rows. A chunk only holds ranges that are
@@ -339,7 +363,8 @@ impl Rebatch {
                 parts.push(front);
             } else {
                 parts.push(front.slice(0, needed));
-                self.pending.push_front(front.slice(needed, front.num_rows() - needed));
+                self.pending
+                    .push_front(front.slice(needed, front.num_rows() - needed));
                 needed = 0;
             }
         }
@@ -408,7 +433,9 @@ impl BatchStream {
 
 impl std::fmt::Debug for BatchStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BatchStream").field("schema", &self.schema).finish()
+        f.debug_struct("BatchStream")
+            .field("schema", &self.schema)
+            .finish()
     }
 }
 
@@ -430,7 +457,13 @@ mod tests {
         let ranges: Vec<_> = chunks.iter().map(|c| c.ranges.clone()).collect();
         assert_eq!(
             ranges,
-            vec![vec![0..8], vec![8..16], vec![16..24], vec![24..25], vec![5..7]]
+            vec![
+                vec![0..8],
+                vec![8..16],
+                vec![16..24],
+                vec![24..25],
+                vec![5..7]
+            ]
         );
     }
 

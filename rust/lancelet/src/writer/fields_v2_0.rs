@@ -93,7 +93,12 @@ impl FieldsEncoder {
 }
 
 impl FieldEncoder {
-    fn new(field: &Field, next_column: &mut usize, budget: u64, max_page_bytes: u64) -> Result<Self> {
+    fn new(
+        field: &Field,
+        next_column: &mut usize,
+        budget: u64,
+        max_page_bytes: u64,
+    ) -> Result<Self> {
         let column = *next_column;
         *next_column += 1;
         let buffered = || Buffered {
@@ -114,10 +119,17 @@ impl FieldEncoder {
             },
             DataType::List(item) | DataType::LargeList(item) => FieldEncoder::List {
                 buffered: buffered(),
-                items: Box::new(FieldEncoder::new(item, next_column, budget, max_page_bytes)?),
+                items: Box::new(FieldEncoder::new(
+                    item,
+                    next_column,
+                    budget,
+                    max_page_bytes,
+                )?),
             },
             DataType::Map(_, _) => {
-                return Err(Error::invalid_argument("maps cannot be stored in format 2.0"));
+                return Err(Error::invalid_argument(
+                    "maps cannot be stored in format 2.0",
+                ));
             }
             _ => FieldEncoder::Leaf(buffered()),
         })
@@ -160,7 +172,11 @@ impl FieldEncoder {
                     tasks.push(buffered.leaf_task());
                 }
             }
-            FieldEncoder::Struct { column, rows, children } => {
+            FieldEncoder::Struct {
+                column,
+                rows,
+                children,
+            } => {
                 let rows = *rows;
                 tasks.push(ColumnTask {
                     column: *column,
@@ -249,7 +265,11 @@ impl Buffered {
 }
 
 /// Splits `rows` rows of about `bytes` bytes into page-sized `(offset, len)` slices.
-fn page_slices(rows: usize, bytes: u64, max_page_bytes: u64) -> impl Iterator<Item = (usize, usize)> {
+fn page_slices(
+    rows: usize,
+    bytes: u64,
+    max_page_bytes: u64,
+) -> impl Iterator<Item = (usize, usize)> {
     let pages = bytes.div_ceil(max_page_bytes.max(1)).max(1) as usize;
     let rows_per_page = rows.div_ceil(pages).max(1);
     (0..rows)
@@ -293,7 +313,11 @@ fn relative_ends<O: OffsetSizeTrait>(array: &dyn Array) -> Vec<i64> {
 /// The bytes an array will take in a page, roughly.
 pub(crate) fn estimate_bytes(array: &dyn Array) -> u64 {
     let len = array.len() as u64;
-    let validity = if array.null_count() > 0 { len.div_ceil(8) } else { 0 };
+    let validity = if array.null_count() > 0 {
+        len.div_ceil(8)
+    } else {
+        0
+    };
     let values = match array.data_type() {
         DataType::Null => 0,
         DataType::Boolean => len.div_ceil(8),
@@ -302,7 +326,11 @@ pub(crate) fn estimate_bytes(array: &dyn Array) -> u64 {
         DataType::FixedSizeList(_, size) => {
             let list = array.as_fixed_size_list();
             let size = (*size).max(0) as usize;
-            estimate_bytes(list.values().slice(list.offset() * size, array.len() * size).as_ref())
+            estimate_bytes(
+                list.values()
+                    .slice(list.offset() * size, array.len() * size)
+                    .as_ref(),
+            )
         }
         DataType::FixedSizeBinary(width) => len * (*width).max(0) as u64,
         DataType::Dictionary(key, _) => {

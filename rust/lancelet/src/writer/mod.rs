@@ -131,9 +131,7 @@ impl FileWriter {
 
     fn set_schema(&mut self, schema: SchemaRef) -> Result<()> {
         validate::check_schema(&schema, self.options.version())?;
-        let budget = self
-            .options
-            .cache_bytes_per_column(schema.fields().len());
+        let budget = self.options.cache_bytes_per_column(schema.fields().len());
         let encoder = FieldsEncoder::new(&schema, budget, self.options.max_page_bytes())?;
         self.pages = vec![Vec::new(); encoder.num_columns()];
         self.encoder = Some(encoder);
@@ -334,7 +332,9 @@ impl FileWriter {
             major_version,
             minor_version,
         };
-        self.out.write(Bytes::copy_from_slice(&footer.encode())).await?;
+        self.out
+            .write(Bytes::copy_from_slice(&footer.encode()))
+            .await?;
         self.out.finish().await
     }
 
@@ -368,9 +368,11 @@ fn direct(type_url: &str, value: Vec<u8>) -> pb::file2::Encoding {
         value,
     };
     pb::file2::Encoding {
-        location: Some(pb::file2::encoding::Location::Direct(pb::file2::DirectEncoding {
-            encoding: any.encode_to_vec(),
-        })),
+        location: Some(pb::file2::encoding::Location::Direct(
+            pb::file2::DirectEncoding {
+                encoding: any.encode_to_vec(),
+            },
+        )),
     }
 }
 

@@ -41,7 +41,9 @@ impl WriterOptions {
     /// cost that much memory.
     pub fn with_data_cache_bytes(mut self, bytes: u64) -> Result<Self> {
         if bytes == 0 {
-            return Err(Error::invalid_argument("data_cache_bytes must be at least 1"));
+            return Err(Error::invalid_argument(
+                "data_cache_bytes must be at least 1",
+            ));
         }
         self.data_cache_bytes = Some(bytes);
         Ok(self)

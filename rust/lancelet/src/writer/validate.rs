@@ -12,7 +12,9 @@ use crate::format::schema::to_lance_fields;
 /// Checks that a schema can be written in `version`.
 pub fn check_schema(schema: &Schema, version: FileVersion) -> Result<()> {
     if schema.fields().is_empty() {
-        return Err(Error::invalid_argument("a Lance file needs at least one field"));
+        return Err(Error::invalid_argument(
+            "a Lance file needs at least one field",
+        ));
     }
     // Every type must have a Lance logical type.
     to_lance_fields(schema)?;
@@ -48,16 +50,20 @@ fn check_field_type(field: &Field, version: FileVersion) -> Result<()> {
             }
             _ => check_field_type(item, version),
         },
-        DataType::Struct(children) => children.iter().try_for_each(|c| check_field_type(c, version)),
+        DataType::Struct(children) => children
+            .iter()
+            .try_for_each(|c| check_field_type(c, version)),
         DataType::List(item) | DataType::LargeList(item) => check_field_type(item, version),
         DataType::Dictionary(_, value) => match value.as_ref() {
-            DataType::Struct(_) | DataType::List(_) | DataType::LargeList(_) | DataType::Map(_, _)
-            | DataType::FixedSizeList(_, _) | DataType::Dictionary(_, _) => {
-                Err(Error::not_supported(format!(
-                    "field '{}': dictionaries of {value} values",
-                    field.name()
-                )))
-            }
+            DataType::Struct(_)
+            | DataType::List(_)
+            | DataType::LargeList(_)
+            | DataType::Map(_, _)
+            | DataType::FixedSizeList(_, _)
+            | DataType::Dictionary(_, _) => Err(Error::not_supported(format!(
+                "field '{}': dictionaries of {value} values",
+                field.name()
+            ))),
             _ => Ok(()),
         },
         _ => Ok(()),
@@ -74,8 +80,15 @@ pub fn check_batch(schema: &Schema, batch: &RecordBatch, version: FileVersion) -
             schema.fields().len()
         )));
     }
-    for ((expected, actual), column) in schema.fields().iter().zip(given.fields()).zip(batch.columns()) {
-        if expected.name() != actual.name() || !types_match(expected.data_type(), column.data_type()) {
+    for ((expected, actual), column) in schema
+        .fields()
+        .iter()
+        .zip(given.fields())
+        .zip(batch.columns())
+    {
+        if expected.name() != actual.name()
+            || !types_match(expected.data_type(), column.data_type())
+        {
             return Err(Error::invalid_argument(format!(
                 "batch column '{}: {}' does not match the schema's '{}: {}'",
                 actual.name(),
@@ -87,7 +100,9 @@ pub fn check_batch(schema: &Schema, batch: &RecordBatch, version: FileVersion) -
         check_nulls(expected, column, None, version)?;
     }
     if u32::try_from(batch.num_rows()).is_err() {
-        return Err(Error::invalid_argument("a batch may hold at most 2^32 - 1 rows"));
+        return Err(Error::invalid_argument(
+            "a batch may hold at most 2^32 - 1 rows",
+        ));
     }
     Ok(())
 }
@@ -115,7 +130,10 @@ fn check_nulls(
             .filter(|(valid, parent_valid)| !valid && *parent_valid)
             .count(),
     };
-    if !field.is_nullable() && nulls_where_parent_valid > 0 && !matches!(array.data_type(), DataType::Null) {
+    if !field.is_nullable()
+        && nulls_where_parent_valid > 0
+        && !matches!(array.data_type(), DataType::Null)
+    {
         return Err(Error::invalid_argument(format!(
             "non-nullable field '{}' has {nulls_where_parent_valid} null values",
             field.name()
@@ -138,11 +156,23 @@ fn check_nulls(
         }
         (DataType::List(item), DataType::List(_)) => {
             let list = array.as_list::<i32>();
-            check_items(item, list.values(), list.value_offsets().first(), list.value_offsets().last(), version)
+            check_items(
+                item,
+                list.values(),
+                list.value_offsets().first(),
+                list.value_offsets().last(),
+                version,
+            )
         }
         (DataType::LargeList(item), DataType::LargeList(_)) => {
             let list = array.as_list::<i64>();
-            check_items(item, list.values(), list.value_offsets().first(), list.value_offsets().last(), version)
+            check_items(
+                item,
+                list.values(),
+                list.value_offsets().first(),
+                list.value_offsets().last(),
+                version,
+            )
         }
         _ => Ok(()),
     }

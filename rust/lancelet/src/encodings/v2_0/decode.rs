@@ -77,13 +77,17 @@ impl Flat {
     /// Parses a flat leaf holding `num_values` values, checking that its buffer is big enough.
     pub(crate) fn parse(flat: &pb::Flat, buffers: &[BufferRange], num_values: u64) -> Result<Flat> {
         if flat.compression.is_some() {
-            let scheme = flat.compression.as_ref().map(|c| c.scheme.as_str()).unwrap_or("");
+            let scheme = flat
+                .compression
+                .as_ref()
+                .map(|c| c.scheme.as_str())
+                .unwrap_or("");
             return Err(Error::not_supported(format!(
                 "format 2.0 pages with '{scheme}'-compressed buffers"
             )));
         }
         let bits = flat.bits_per_value;
-        if bits == 0 || (bits != 1 && bits % 8 != 0) || bits > 8 * 1024 * 1024 * 1024 {
+        if bits == 0 || (bits != 1 && !bits.is_multiple_of(8)) || bits > 8 * 1024 * 1024 * 1024 {
             return Err(Error::not_supported(format!(
                 "format 2.0 flat buffers of {bits} bits per value"
             )));
@@ -110,7 +114,11 @@ impl Flat {
     }
 
     /// Decodes `bits == 1` pieces into a bitmap of the ranges' values.
-    fn bitmap(&self, ranges: &[Range<u64>], fetched: &mut Fetched) -> Result<arrow_buffer::BooleanBuffer> {
+    fn bitmap(
+        &self,
+        ranges: &[Range<u64>],
+        fetched: &mut Fetched,
+    ) -> Result<arrow_buffer::BooleanBuffer> {
         let mut pieces = Vec::with_capacity(ranges.len());
         for range in ranges {
             let bytes = fetched.take()?;
@@ -122,7 +130,11 @@ impl Flat {
     }
 
     /// Reads the ranges' values as unsigned integers (for offsets and indices).
-    pub(crate) fn unsigned(&self, ranges: &[Range<u64>], fetched: &mut Fetched) -> Result<Vec<u64>> {
+    pub(crate) fn unsigned(
+        &self,
+        ranges: &[Range<u64>],
+        fetched: &mut Fetched,
+    ) -> Result<Vec<u64>> {
         let width = (self.bits / 8) as usize;
         let mut out = Vec::new();
         for _ in ranges {
@@ -143,7 +155,10 @@ impl Flat {
 }
 
 /// Resolves a `Buffer` reference to one of the page's buffers.
-pub(crate) fn page_buffer(buffer: Option<&pb::Buffer>, buffers: &[BufferRange]) -> Result<BufferRange> {
+pub(crate) fn page_buffer(
+    buffer: Option<&pb::Buffer>,
+    buffers: &[BufferRange],
+) -> Result<BufferRange> {
     let buffer = buffer.ok_or_else(|| Error::corrupt("flat encoding names no buffer"))?;
     if buffer.buffer_type != pb::buffer::BufferType::Page as i32 {
         return Err(Error::not_supported(
@@ -177,19 +192,34 @@ pub(crate) fn plain_flat(
             Some(Nullability::NoNulls(no_nulls)) => {
                 return plain_flat(no_nulls.values.as_deref(), buffers, num_values, what);
             }
-            _ => return Err(Error::not_supported(format!("nullable {what} in format 2.0"))),
+            _ => {
+                return Err(Error::not_supported(format!(
+                    "nullable {what} in format 2.0"
+                )));
+            }
         },
-        _ => return Err(Error::not_supported(format!("{what} that are not flat in format 2.0"))),
+        _ => {
+            return Err(Error::not_supported(format!(
+                "{what} that are not flat in format 2.0"
+            )));
+        }
     };
     let flat = Flat::parse(flat, buffers, num_values)?;
     if !matches!(flat.bits, 8 | 16 | 32 | 64) {
-        return Err(Error::not_supported(format!("{what} of {} bits", flat.bits)));
+        return Err(Error::not_supported(format!(
+            "{what} of {} bits",
+            flat.bits
+        )));
     }
     Ok(flat)
 }
 
 impl Node {
-    fn parse(encoding: &pb::ArrayEncoding, buffers: &[BufferRange], num_values: u64) -> Result<Node> {
+    fn parse(
+        encoding: &pb::ArrayEncoding,
+        buffers: &[BufferRange],
+        num_values: u64,
+    ) -> Result<Node> {
         use pb::array_encoding::ArrayEncoding as E;
         use pb::nullable::Nullability;
         let variant = encoding
@@ -201,14 +231,21 @@ impl Node {
             E::Flat(flat) => Node::Flat(Flat::parse(flat, buffers, num_values)?),
             E::Nullable(nullable) => match nullable.nullability.as_ref() {
                 Some(Nullability::NoNulls(no_nulls)) => {
-                    let values = no_nulls.values.as_deref().ok_or_else(|| missing("nullable"))?;
+                    let values = no_nulls
+                        .values
+                        .as_deref()
+                        .ok_or_else(|| missing("nullable"))?;
                     Node::Nullable {
                         validity: None,
                         values: Box::new(Node::parse(values, buffers, num_values)?),
                     }
                 }
                 Some(Nullability::SomeNulls(some)) => {
-                    let validity = match some.validity.as_deref().and_then(|v| v.array_encoding.as_ref()) {
+                    let validity = match some
+                        .validity
+                        .as_deref()
+                        .and_then(|v| v.array_encoding.as_ref())
+                    {
                         Some(E::Flat(flat)) => Flat::parse(flat, buffers, num_values)?,
                         _ => return Err(Error::corrupt("validity is not a flat bitmap")),
                     };
@@ -228,8 +265,17 @@ impl Node {
                 None => return Err(Error::corrupt("nullable encoding has no variant")),
             },
             E::Binary(binary) => {
-                let offsets = plain_flat(binary.indices.as_deref(), buffers, num_values, "binary offsets")?;
-                let bytes = match binary.bytes.as_deref().and_then(|b| b.array_encoding.as_ref()) {
+                let offsets = plain_flat(
+                    binary.indices.as_deref(),
+                    buffers,
+                    num_values,
+                    "binary offsets",
+                )?;
+                let bytes = match binary
+                    .bytes
+                    .as_deref()
+                    .and_then(|b| b.array_encoding.as_ref())
+                {
                     Some(E::Flat(flat)) if flat.compression.is_none() => {
                         if flat.bits_per_value != 8 {
                             return Err(Error::corrupt("binary bytes are not 8-bit"));
@@ -237,7 +283,9 @@ impl Node {
                         page_buffer(flat.buffer.as_ref(), buffers)?
                     }
                     Some(E::Flat(_)) => {
-                        return Err(Error::not_supported("compressed binary pages in format 2.0"));
+                        return Err(Error::not_supported(
+                            "compressed binary pages in format 2.0",
+                        ));
                     }
                     _ => return Err(Error::not_supported("binary bytes that are not flat")),
                 };
@@ -249,7 +297,10 @@ impl Node {
             }
             E::FixedSizeList(list) => {
                 let dimension = u64::from(list.dimension);
-                let items = list.items.as_deref().ok_or_else(|| missing("fixed-size list"))?;
+                let items = list
+                    .items
+                    .as_deref()
+                    .ok_or_else(|| missing("fixed-size list"))?;
                 let num_items = num_values
                     .checked_mul(dimension)
                     .ok_or_else(|| Error::corrupt("fixed-size list item count overflows"))?;
@@ -261,7 +312,11 @@ impl Node {
             E::FixedSizeBinary(fsb) => {
                 let bytes = match fsb.bytes.as_deref().and_then(|b| b.array_encoding.as_ref()) {
                     Some(E::Flat(flat)) => flat,
-                    _ => return Err(Error::not_supported("fixed-size binary bytes that are not flat")),
+                    _ => {
+                        return Err(Error::not_supported(
+                            "fixed-size binary bytes that are not flat",
+                        ));
+                    }
                 };
                 let bits = u64::from(fsb.byte_width) * 8;
                 let flat = pb::Flat {
@@ -273,8 +328,16 @@ impl Node {
             }
             E::Dictionary(dictionary) => {
                 let num_items = u64::from(dictionary.num_dictionary_items);
-                let indices = plain_flat(dictionary.indices.as_deref(), buffers, num_values, "dictionary indices")?;
-                let items = dictionary.items.as_deref().ok_or_else(|| missing("dictionary"))?;
+                let indices = plain_flat(
+                    dictionary.indices.as_deref(),
+                    buffers,
+                    num_values,
+                    "dictionary indices",
+                )?;
+                let items = dictionary
+                    .items
+                    .as_deref()
+                    .ok_or_else(|| missing("dictionary"))?;
                 Node::Dictionary {
                     indices,
                     items: Box::new(Node::parse(items, buffers, num_items)?),
@@ -302,7 +365,11 @@ impl Node {
             }
             Node::AllNull => {}
             Node::Binary(binary) => {
-                out.extend(ranges.iter().map(|r| binary.offsets.byte_range(&(r.start.saturating_sub(1)..r.end))));
+                out.extend(ranges.iter().map(|r| {
+                    binary
+                        .offsets
+                        .byte_range(&(r.start.saturating_sub(1)..r.end))
+                }));
                 if is_whole(ranges, total) {
                     out.push(binary.bytes.range());
                 }
@@ -311,7 +378,11 @@ impl Node {
                 let scaled = scale(ranges, *dimension);
                 items.plan(&scaled, total.saturating_mul(*dimension), out);
             }
-            Node::Dictionary { indices, items, num_items } => {
+            Node::Dictionary {
+                indices,
+                items,
+                num_items,
+            } => {
                 out.extend(ranges.iter().map(|r| indices.byte_range(r)));
                 items.plan(&whole(*num_items), *num_items, out);
             }
@@ -342,14 +413,18 @@ impl Node {
                 if is_whole(ranges, total) {
                     first.take()?;
                 } else {
-                    out.extend(located.iter().map(|l| binary.bytes.position + l.bytes.start..binary.bytes.position + l.bytes.end));
+                    out.extend(located.iter().map(|l| {
+                        binary.bytes.position + l.bytes.start..binary.bytes.position + l.bytes.end
+                    }));
                 }
             }
             Node::FixedSizeList { dimension, items } => {
                 let scaled = scale(ranges, *dimension);
                 items.plan_second(&scaled, total.saturating_mul(*dimension), first, out)?;
             }
-            Node::Dictionary { items, num_items, .. } => {
+            Node::Dictionary {
+                items, num_items, ..
+            } => {
                 first.take_n(ranges.len())?;
                 items.plan_second(&whole(*num_items), *num_items, first, out)?;
             }
@@ -401,7 +476,11 @@ impl Node {
                     .child_data(vec![child])
                     .build()?)
             }
-            Node::Dictionary { indices, items, num_items } => {
+            Node::Dictionary {
+                indices,
+                items,
+                num_items,
+            } => {
                 let keys = indices.unsigned(ranges, first)?;
                 decode_dictionary(data_type, &keys, items, *num_items, first, second)
             }
@@ -462,7 +541,13 @@ impl Binary {
                 (None, raw.as_slice())
             };
             // With adjustment 0 no value is null (Lance always writes at least 1).
-            let end_of = |raw: u64| if adjustment == 0 { raw } else { raw % adjustment };
+            let end_of = |raw: u64| {
+                if adjustment == 0 {
+                    raw
+                } else {
+                    raw % adjustment
+                }
+            };
             let start = before.map_or(0, end_of);
             let mut ends = Vec::with_capacity(rows.len());
             let mut nulls = Vec::new();
@@ -528,7 +613,9 @@ impl Binary {
         let mut base = 0u64;
         for (l, piece) in located.iter().zip(&pieces) {
             if piece.len() as u64 != l.bytes.end - l.bytes.start {
-                return Err(Error::corrupt("value bytes are shorter than their offsets say"));
+                return Err(Error::corrupt(
+                    "value bytes are shorter than their offsets say",
+                ));
             }
             offsets.extend(l.ends.iter().map(|end| base + end));
             if has_nulls {
@@ -638,7 +725,13 @@ fn decode_dictionary(
     };
     match data_type {
         DataType::Dictionary(key_type, value_type) => {
-            let values = make_array(items.decode(value_type, &whole(num_items), num_items, first, second)?);
+            let values = make_array(items.decode(
+                value_type,
+                &whole(num_items),
+                num_items,
+                first,
+                second,
+            )?);
             let keys: Vec<Option<u64>> = keys
                 .iter()
                 .map(|&k| Ok(check(k)?).map(|k| values.is_valid(k as usize).then_some(k)))
@@ -650,7 +743,13 @@ fn decode_dictionary(
             dictionary_array(key_type, &keys, values)
         }
         value_type => {
-            let values = make_array(items.decode(value_type, &whole(num_items), num_items, first, second)?);
+            let values = make_array(items.decode(
+                value_type,
+                &whole(num_items),
+                num_items,
+                first,
+                second,
+            )?);
             let indices: UInt64Array = keys
                 .iter()
                 .map(|&k| match k {
@@ -663,7 +762,11 @@ fn decode_dictionary(
     }
 }
 
-fn dictionary_array(key_type: &DataType, keys: &[Option<u64>], values: ArrayRef) -> Result<ArrayData> {
+fn dictionary_array(
+    key_type: &DataType,
+    keys: &[Option<u64>],
+    values: ArrayRef,
+) -> Result<ArrayData> {
     fn build<K: arrow_array::types::ArrowDictionaryKeyType>(
         keys: &[Option<u64>],
         values: ArrayRef,
@@ -674,9 +777,9 @@ fn dictionary_array(key_type: &DataType, keys: &[Option<u64>], values: ArrayRef)
         let keys: PrimitiveArray<K> = keys
             .iter()
             .map(|k| match k {
-                Some(k) => K::Native::try_from(*k)
-                    .map(Some)
-                    .map_err(|_| Error::corrupt(format!("dictionary key {k} does not fit the key type"))),
+                Some(k) => K::Native::try_from(*k).map(Some).map_err(|_| {
+                    Error::corrupt(format!("dictionary key {k} does not fit the key type"))
+                }),
                 None => Ok(None),
             })
             .collect::<Result<_>>()?;
@@ -691,12 +794,16 @@ fn dictionary_array(key_type: &DataType, keys: &[Option<u64>], values: ArrayRef)
         DataType::UInt16 => build::<UInt16Type>(keys, values),
         DataType::UInt32 => build::<UInt32Type>(keys, values),
         DataType::UInt64 => build::<UInt64Type>(keys, values),
-        other => Err(Error::corrupt(format!("dictionary key type {other} is not an integer"))),
+        other => Err(Error::corrupt(format!(
+            "dictionary key type {other} is not an integer"
+        ))),
     }
 }
 
 fn mismatch(stored: &str, data_type: &DataType) -> Error {
-    Error::corrupt(format!("page stores {stored} but the field has type {data_type}"))
+    Error::corrupt(format!(
+        "page stores {stored} but the field has type {data_type}"
+    ))
 }
 
 fn scale(ranges: &[Range<u64>], factor: u64) -> Vec<Range<u64>> {
@@ -707,7 +814,11 @@ fn scale(ranges: &[Range<u64>], factor: u64) -> Vec<Range<u64>> {
 }
 
 fn whole(total: u64) -> Vec<Range<u64>> {
-    if total == 0 { Vec::new() } else { vec![0..total] }
+    if total == 0 {
+        Vec::new()
+    } else {
+        std::iter::once(0..total).collect()
+    }
 }
 
 fn is_whole(ranges: &[Range<u64>], total: u64) -> bool {
@@ -716,7 +827,11 @@ fn is_whole(ranges: &[Range<u64>], total: u64) -> bool {
 
 impl PageDecoder {
     /// Checks a page's encoding tree against its buffers.
-    pub fn new(encoding: &pb::ArrayEncoding, buffers: &[BufferRange], num_rows: u64) -> Result<Self> {
+    pub fn new(
+        encoding: &pb::ArrayEncoding,
+        buffers: &[BufferRange],
+        num_rows: u64,
+    ) -> Result<Self> {
         Ok(Self {
             root: Node::parse(encoding, buffers, num_rows)?,
             num_rows,

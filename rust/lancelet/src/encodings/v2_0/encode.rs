@@ -62,7 +62,9 @@ fn no_nulls(values: pb::ArrayEncoding) -> pb::ArrayEncoding {
 
 fn all_nulls() -> pb::ArrayEncoding {
     encoding(E::Nullable(Box::new(pb::Nullable {
-        nullability: Some(pb::nullable::Nullability::AllNulls(pb::nullable::AllNull {})),
+        nullability: Some(pb::nullable::Nullability::AllNulls(
+            pb::nullable::AllNull {},
+        )),
     })))
 }
 
@@ -116,7 +118,11 @@ fn encode_leaf(array: &dyn Array, buffers: &mut Vec<Bytes>) -> Result<pb::ArrayE
         DataType::Boolean => {
             let values = array.as_boolean().values();
             with_validity(array.nulls(), len, buffers, |buffers| {
-                Ok(flat(1, buffers, bitmap_bytes(values.inner(), values.offset(), len)))
+                Ok(flat(
+                    1,
+                    buffers,
+                    bitmap_bytes(values.inner(), values.offset(), len),
+                ))
             })
         }
         DataType::Utf8 | DataType::Binary => encode_binary::<i32>(array, buffers),
@@ -125,7 +131,9 @@ fn encode_leaf(array: &dyn Array, buffers: &mut Vec<Bytes>) -> Result<pb::ArrayE
             let list = array.as_fixed_size_list();
             let dimension = usize::try_from(*dimension)
                 .map_err(|_| Error::invalid_argument("negative fixed-size list size"))?;
-            let items = list.values().slice(list.offset() * dimension, len * dimension);
+            let items = list
+                .values()
+                .slice(list.offset() * dimension, len * dimension);
             with_validity(array.nulls(), len, buffers, |buffers| {
                 let items = encode_leaf(items.as_ref(), buffers)?;
                 Ok(encoding(E::FixedSizeList(Box::new(pb::FixedSizeList {
@@ -193,7 +201,11 @@ fn encode_binary<O: OffsetSizeTrait>(
     };
     let (ends, byte_range, adjustment) = end_offsets(&offsets, array.nulls());
     let indices = no_nulls(flat(64, buffers, ends));
-    let bytes = flat(8, buffers, to_bytes(values.slice_with_length(byte_range.0, byte_range.1)));
+    let bytes = flat(
+        8,
+        buffers,
+        to_bytes(values.slice_with_length(byte_range.0, byte_range.1)),
+    );
     Ok(encoding(E::Binary(Box::new(pb::Binary {
         indices: Some(Box::new(indices)),
         bytes: Some(Box::new(bytes)),
@@ -237,10 +249,7 @@ fn encode_dictionary<K: ArrowDictionaryKeyType>(
         })?;
         let null_item = new_null_array(items.data_type(), 1);
         items = arrow_select::concat::concat(&[items.as_ref(), null_item.as_ref()])?;
-        let filled: Vec<K::Native> = keys
-            .iter()
-            .map(|k| k.unwrap_or(null_key))
-            .collect();
+        let filled: Vec<K::Native> = keys.iter().map(|k| k.unwrap_or(null_key)).collect();
         to_bytes(Buffer::from_vec(filled))
     } else {
         to_bytes(keys.values().inner().clone())

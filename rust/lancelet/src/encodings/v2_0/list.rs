@@ -39,7 +39,11 @@ pub struct ListRows {
 
 impl ListPageDecoder {
     /// Checks a list page's encoding against its buffers.
-    pub fn new(encoding: &pb::ArrayEncoding, buffers: &[BufferRange], num_rows: u64) -> Result<Self> {
+    pub fn new(
+        encoding: &pb::ArrayEncoding,
+        buffers: &[BufferRange],
+        num_rows: u64,
+    ) -> Result<Self> {
         let Some(pb::array_encoding::ArrayEncoding::List(list)) = encoding.array_encoding.as_ref()
         else {
             return Err(Error::corrupt("list column page is not a list encoding"));
@@ -78,14 +82,22 @@ impl ListPageDecoder {
     pub fn decode(&self, ranges: &[Range<u64>], fetched: &[Bytes]) -> Result<ListRows> {
         let mut fetched = Fetched::new(fetched);
         let adjustment = self.null_adjustment;
-        let end_of = |raw: u64| if adjustment == 0 { raw } else { raw % adjustment };
+        let end_of = |raw: u64| {
+            if adjustment == 0 {
+                raw
+            } else {
+                raw % adjustment
+            }
+        };
         let mut offsets = vec![0u64];
         let mut validity = Vec::new();
         let mut any_null = false;
         let mut item_ranges = Vec::with_capacity(ranges.len());
         let mut base = 0u64;
         for range in ranges {
-            let raw = self.offsets.unsigned(std::slice::from_ref(range), &mut fetched)?;
+            let raw = self
+                .offsets
+                .unsigned(std::slice::from_ref(range), &mut fetched)?;
             let (start, rows) = if range.start > 0 {
                 let (before, rest) = raw
                     .split_first()

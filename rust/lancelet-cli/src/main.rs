@@ -3,6 +3,7 @@
 
 mod convert;
 mod demo;
+mod dictionaries;
 mod inspect;
 mod tables;
 

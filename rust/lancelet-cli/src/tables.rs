@@ -16,6 +16,7 @@ use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
 use crate::CliResult;
+use crate::dictionaries::DictionaryUnifier;
 
 /// A file format, told by the file's extension.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,57 +88,62 @@ async fn fetch(uri: &str) -> CliResult<Bytes> {
 
 /// Opens an Arrow IPC file.
 pub async fn ipc_source(uri: &str) -> CliResult<Source> {
-    let batches: Box<dyn Iterator<Item = CliResult<RecordBatch>> + Send> = match local_file(uri) {
+    let (schema, batches): (
+        SchemaRef,
+        Box<dyn Iterator<Item = CliResult<RecordBatch>> + Send>,
+    ) = match local_file(uri) {
         Some(path) => {
             let reader = arrow_ipc::reader::FileReader::try_new(File::open(&path)?, None)?;
-            Box::new(reader.map(|b| b.map_err(|e| e.into())))
+            (
+                reader.schema(),
+                Box::new(reader.map(|b| b.map_err(|e| e.into()))),
+            )
         }
         None => {
             let bytes = fetch(uri).await?;
             let reader = arrow_ipc::reader::FileReader::try_new(Cursor::new(bytes), None)?;
-            Box::new(reader.map(|b| b.map_err(|e| e.into())))
+            (
+                reader.schema(),
+                Box::new(reader.map(|b| b.map_err(|e| e.into()))),
+            )
         }
     };
-    from_iterator(batches)
+    Ok(from_iterator(schema, batches, None))
 }
 
 /// Opens a Parquet file.
 pub async fn parquet_source(uri: &str) -> CliResult<Source> {
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-    let (reader, num_rows) = match local_file(uri) {
+    let (schema, reader, num_rows) = match local_file(uri) {
         Some(path) => {
             let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(&path)?)?;
             let rows = builder.metadata().file_metadata().num_rows();
+            let schema = builder.schema().clone();
             let reader: Box<dyn Iterator<Item = _> + Send> = Box::new(builder.build()?);
-            (reader, rows)
+            (schema, reader, rows)
         }
         None => {
             let builder = ParquetRecordBatchReaderBuilder::try_new(fetch(uri).await?)?;
             let rows = builder.metadata().file_metadata().num_rows();
+            let schema = builder.schema().clone();
             let reader: Box<dyn Iterator<Item = _> + Send> = Box::new(builder.build()?);
-            (reader, rows)
+            (schema, reader, rows)
         }
     };
-    let mut source = from_iterator(Box::new(reader.map(|b| b.map_err(|e| e.into()))))?;
-    source.num_rows = u64::try_from(num_rows).ok();
-    Ok(source)
+    let batches = Box::new(reader.map(|b| b.map_err(|e| e.into())));
+    Ok(from_iterator(schema, batches, u64::try_from(num_rows).ok()))
 }
 
 fn from_iterator(
-    mut batches: Box<dyn Iterator<Item = CliResult<RecordBatch>> + Send>,
-) -> CliResult<Source> {
-    // Peek at the first batch for the schema; readers expose it, but this keeps one path.
-    let first = batches.next().transpose()?;
-    let schema = match &first {
-        Some(batch) => batch.schema(),
-        None => return Err("the input has no batches, so its schema is unknown".into()),
-    };
-    let all = first.into_iter().map(Ok).chain(batches);
-    Ok(Source {
+    schema: SchemaRef,
+    batches: Box<dyn Iterator<Item = CliResult<RecordBatch>> + Send>,
+    num_rows: Option<u64>,
+) -> Source {
+    Source {
         schema,
-        batches: stream::iter(all).boxed(),
-        num_rows: None,
-    })
+        batches: stream::iter(batches).boxed(),
+        num_rows,
+    }
 }
 
 /// Counts of what a sink wrote.
@@ -186,7 +192,20 @@ pub async fn write_lance(
     })
 }
 
-/// Writes a source as an Arrow IPC file (schema metadata included).
+/// An IPC file writer that sends dictionary growth as delta batches.
+fn ipc_writer<W: std::io::Write>(
+    out: W,
+    schema: &arrow_schema::Schema,
+) -> CliResult<arrow_ipc::writer::FileWriter<W>> {
+    let options = arrow_ipc::writer::IpcWriteOptions::default()
+        .with_dictionary_handling(arrow_ipc::writer::DictionaryHandling::Delta);
+    Ok(arrow_ipc::writer::FileWriter::try_new_with_options(
+        out, schema, options,
+    )?)
+}
+
+/// Writes a source as an Arrow IPC file (schema metadata included). Dictionary columns are
+/// rewritten onto one growing dictionary per column, as the IPC file format requires.
 pub async fn write_ipc(
     uri: &str,
     mut source: Source,
@@ -199,10 +218,10 @@ pub async fn write_ipc(
             // Write next to the target and rename, so a failure leaves no partial file.
             let staging = path.with_extension("arrow.partial");
             let result = async {
-                let mut writer =
-                    arrow_ipc::writer::FileWriter::try_new(File::create(&staging)?, &schema)?;
+                let mut writer = ipc_writer(File::create(&staging)?, &schema)?;
+                let mut dictionaries = DictionaryUnifier::new();
                 while let Some(batch) = source.batches.next().await {
-                    let batch = batch?;
+                    let batch = dictionaries.unify(&batch?)?;
                     num_rows += batch.num_rows() as u64;
                     writer.write(&batch)?;
                     progress(batch.num_rows() as u64);
@@ -222,9 +241,10 @@ pub async fn write_ipc(
             })
         }
         None => {
-            let mut writer = arrow_ipc::writer::FileWriter::try_new(Vec::new(), &schema)?;
+            let mut writer = ipc_writer(Vec::new(), &schema)?;
+            let mut dictionaries = DictionaryUnifier::new();
             while let Some(batch) = source.batches.next().await {
-                let batch = batch?;
+                let batch = dictionaries.unify(&batch?)?;
                 num_rows += batch.num_rows() as u64;
                 writer.write(&batch)?;
                 progress(batch.num_rows() as u64);

@@ -2,8 +2,8 @@
 //!
 //! A projection names top-level fields or nested children, by name (`"st"`, `"st.x"`,
 //! `"l.item.y"`) or by Lance field id. Naming a field includes all of its children; naming a
-//! child of a struct keeps the struct with only the named children. Top-level fields come out in
-//! the order they are first named; children keep their schema order.
+//! child of a struct keeps the struct with only the named children. Fields and children come out
+//! in the order they are first named, as in pylance.
 
 use arrow_schema::{DataType, Field, Schema};
 
@@ -37,8 +37,8 @@ type LabelledPath = (String, Vec<usize>);
 pub enum Selection {
     /// The whole field.
     All,
-    /// Only these children (index into the Arrow children, with their selections), in
-    /// schema order.
+    /// Only these children (index into the Arrow children, with their selections), in the
+    /// order they were named.
     Children(Vec<(usize, Selection)>),
 }
 
@@ -113,7 +113,6 @@ fn merge(paths: Vec<LabelledPath>) -> Result<Selection> {
             None => children.push((child, vec![(label, rest.to_vec())])),
         }
     }
-    children.sort_by_key(|(c, _)| *c);
     Ok(Selection::Children(
         children
             .into_iter()

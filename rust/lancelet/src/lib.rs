@@ -69,7 +69,7 @@
 //! - [`writer`]: [`FileWriter`] and [`WriterOptions`].
 //! - [`reader`]: [`FileReader`], [`Scan`] (projection, row ranges, takes, batch size,
 //!   readahead), the [`reader::BatchStream`] and a blocking [`reader::BlockingBatchReader`].
-//! - [`format`]: the container without I/O: footer, versions, protobufs, schema mapping,
+//! - [`mod@format`]: the container without I/O: footer, versions, protobufs, schema mapping,
 //!   metadata decoding.
 //! - [`encodings`]: page encoders and decoders (no I/O).
 //! - [`io`]: ranged reads with coalescing, aligned multipart uploads, URIs, an I/O-counting

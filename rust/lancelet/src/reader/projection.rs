@@ -214,13 +214,14 @@ mod tests {
     #[test]
     fn names_and_ids_select_the_same_fields() {
         let (schema, ids) = schema();
+        // Fields and children come out in the order first named: st (y, then x), then a.
         let by_name = resolve(&schema, &ids, &Projection::names(["st.y", "a", "st.x"])).unwrap();
         assert_eq!(
             by_name,
             vec![
                 (
                     1,
-                    Selection::Children(vec![(0, Selection::All), (1, Selection::All)])
+                    Selection::Children(vec![(1, Selection::All), (0, Selection::All)])
                 ),
                 (0, Selection::All)
             ]

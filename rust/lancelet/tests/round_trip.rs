@@ -324,6 +324,54 @@ async fn pages_and_buffers_are_aligned_and_padded() {
     );
 }
 
+#[tokio::test]
+async fn compression_hints_compress_string_bytes() {
+    for scheme in ["zstd", "lz4"] {
+        let metadata = std::collections::HashMap::from([(
+            "lance-encoding:compression".to_string(),
+            scheme.to_string(),
+        )]);
+        let schema = schema_of(vec![
+            Field::new("s", DataType::Utf8, true).with_metadata(metadata.clone()),
+            Field::new("b", DataType::LargeBinary, true).with_metadata(metadata),
+        ]);
+        let batches = vec![batch_of(&schema, 3000, 8), batch_of(&schema, 2000, 9)];
+        let expected = concat(&schema, &batches);
+        let store = write(&schema, &batches, small_pages()).await;
+        let reader = open(&store).await;
+        for column in &reader.metadata().columns {
+            for page in &column.pages {
+                let described = lancelet::format::describe::describe(&page.encoding);
+                assert!(
+                    described.contains(&format!("flat(8, {scheme})")),
+                    "{described}"
+                );
+            }
+        }
+        let read = reader
+            .scan()
+            .into_stream()
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
+        assert_same(&expected, &concat(&schema, &read));
+        let read = reader
+            .take(vec![4999, 3, 3000, 2999])
+            .into_stream()
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
+        let wanted = arrow_select::take::take_record_batch(
+            &expected,
+            &UInt64Array::from(vec![4999, 3, 3000, 2999]),
+        )
+        .unwrap();
+        assert_same(&wanted, &concat(&schema, &read));
+    }
+}
+
 mod property {
     use super::*;
     use proptest::prelude::*;

@@ -6,6 +6,7 @@
 //! decodes from the fetched bytes.
 
 pub mod buffers;
+pub mod general;
 pub mod v2_0;
 
 use bytes::Bytes;

@@ -6,6 +6,7 @@
 //! object appears only when [`AlignedWriter::finish`] succeeds; [`AlignedWriter::abort`] (or
 //! dropping the writer) cancels the upload.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -84,7 +85,7 @@ pub struct AlignedWriter {
     /// Bytes written so far (the position of the next byte).
     position: u64,
     /// Bytes not yet handed to the store.
-    pending: Vec<Bytes>,
+    pending: VecDeque<Bytes>,
     pending_bytes: usize,
     upload: Option<Box<dyn MultipartUpload>>,
     parts_started: usize,
@@ -101,7 +102,7 @@ impl AlignedWriter {
             path,
             options,
             position: 0,
-            pending: Vec::new(),
+            pending: VecDeque::new(),
             pending_bytes: 0,
             upload: None,
             parts_started: 0,
@@ -127,7 +128,7 @@ impl AlignedWriter {
         self.position += bytes.len() as u64;
         if !bytes.is_empty() {
             self.pending_bytes += bytes.len();
-            self.pending.push(bytes);
+            self.pending.push_back(bytes);
         }
         while self.pending_bytes >= self.current_part_bytes() {
             self.start_part().await?;
@@ -175,14 +176,16 @@ impl AlignedWriter {
     fn take_pending(&mut self, len: usize) -> PutPayload {
         let mut taken = Vec::new();
         let mut remaining = len;
-        while remaining > 0 && !self.pending.is_empty() {
-            let first = self.pending.remove(0);
+        while remaining > 0 {
+            let Some(first) = self.pending.pop_front() else {
+                break;
+            };
             if first.len() <= remaining {
                 remaining -= first.len();
                 taken.push(first);
             } else {
                 taken.push(first.slice(..remaining));
-                self.pending.insert(0, first.slice(remaining..));
+                self.pending.push_front(first.slice(remaining..));
                 remaining = 0;
             }
         }

@@ -11,7 +11,7 @@ use arrow_buffer::{NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{DataType, Field, Schema};
 
 use crate::encodings::EncodedPage;
-use crate::encodings::v2_0::{encode_leaf_page, encode_list_page, encode_struct_page};
+use crate::encodings::v2_0::{LeafOptions, encode_leaf_page, encode_list_page, encode_struct_page};
 use crate::error::{Error, Result};
 
 /// Work that encodes buffered data into pages, run off the async threads.
@@ -47,6 +47,7 @@ enum FieldEncoder {
 /// Arrays waiting to become pages of one column.
 struct Buffered {
     column: usize,
+    options: LeafOptions,
     arrays: Vec<ArrayRef>,
     bytes: u64,
     budget: u64,
@@ -101,8 +102,10 @@ impl FieldEncoder {
     ) -> Result<Self> {
         let column = *next_column;
         *next_column += 1;
+        let options = LeafOptions::from_metadata(field.metadata())?;
         let buffered = || Buffered {
             column,
+            options,
             arrays: Vec::new(),
             bytes: 0,
             budget,
@@ -227,6 +230,7 @@ impl Buffered {
     fn leaf_task(&mut self) -> ColumnTask {
         let (arrays, bytes) = self.take();
         let max_page_bytes = self.max_page_bytes;
+        let options = self.options;
         ColumnTask {
             column: self.column,
             task: Box::new(move || {
@@ -238,7 +242,7 @@ impl Buffered {
                 };
                 drop(arrays);
                 page_slices(array.len(), bytes, max_page_bytes)
-                    .map(|(offset, len)| encode_leaf_page(&array.slice(offset, len)))
+                    .map(|(offset, len)| encode_leaf_page(&array.slice(offset, len), options))
                     .collect()
             }),
         }

@@ -27,6 +27,7 @@ use arrow_schema::DataType;
 use bytes::Bytes;
 
 use crate::encodings::buffers::{Fetched, concat_bits, concat_bytes, to_usize};
+use crate::encodings::general::{Scheme, decompress};
 use crate::error::{Error, Result};
 use crate::format::BufferRange;
 use crate::format::pb::v2_0 as pb;
@@ -71,6 +72,8 @@ struct Binary {
     offsets: Flat,
     bytes: BufferRange,
     null_adjustment: u64,
+    /// Set when the bytes buffer is compressed as a whole (it is then always read whole).
+    compression: Option<Scheme>,
 }
 
 impl Flat {
@@ -271,21 +274,20 @@ impl Node {
                     num_values,
                     "binary offsets",
                 )?;
-                let bytes = match binary
+                let (bytes, compression) = match binary
                     .bytes
                     .as_deref()
                     .and_then(|b| b.array_encoding.as_ref())
                 {
-                    Some(E::Flat(flat)) if flat.compression.is_none() => {
+                    Some(E::Flat(flat)) => {
                         if flat.bits_per_value != 8 {
                             return Err(Error::corrupt("binary bytes are not 8-bit"));
                         }
-                        page_buffer(flat.buffer.as_ref(), buffers)?
-                    }
-                    Some(E::Flat(_)) => {
-                        return Err(Error::not_supported(
-                            "compressed binary pages in format 2.0",
-                        ));
+                        let compression = match &flat.compression {
+                            Some(c) => Some(Scheme::from_name(&c.scheme)?),
+                            None => None,
+                        };
+                        (page_buffer(flat.buffer.as_ref(), buffers)?, compression)
                     }
                     _ => return Err(Error::not_supported("binary bytes that are not flat")),
                 };
@@ -293,6 +295,7 @@ impl Node {
                     offsets,
                     bytes,
                     null_adjustment: binary.null_adjustment,
+                    compression,
                 })
             }
             E::FixedSizeList(list) => {
@@ -370,7 +373,7 @@ impl Node {
                         .offsets
                         .byte_range(&(r.start.saturating_sub(1)..r.end))
                 }));
-                if is_whole(ranges, total) {
+                if binary.reads_whole_bytes(ranges, total) {
                     out.push(binary.bytes.range());
                 }
             }
@@ -410,7 +413,7 @@ impl Node {
             Node::AllNull => {}
             Node::Binary(binary) => {
                 let located = binary.locate(ranges, first)?;
-                if is_whole(ranges, total) {
+                if binary.reads_whole_bytes(ranges, total) {
                     first.take()?;
                 } else {
                     out.extend(located.iter().map(|l| {
@@ -527,6 +530,12 @@ struct Located {
 }
 
 impl Binary {
+    /// Whether the whole bytes buffer is read in round 1: for whole pages, and always when it
+    /// is compressed.
+    fn reads_whole_bytes(&self, ranges: &[Range<u64>], total: u64) -> bool {
+        self.compression.is_some() || is_whole(ranges, total)
+    }
+
     /// Reads each range's offsets (planned in round 1) and locates its values.
     fn locate(&self, ranges: &[Range<u64>], first: &mut Fetched) -> Result<Vec<Located>> {
         let adjustment = self.null_adjustment;
@@ -569,7 +578,8 @@ impl Binary {
                 ends.push(end - start);
                 previous = end;
             }
-            if previous > self.bytes.size {
+            // (Compressed bytes are checked against their decompressed size instead.)
+            if self.compression.is_none() && previous > self.bytes.size {
                 return Err(Error::corrupt(format!(
                     "value offsets reach byte {previous} of a {}-byte buffer",
                     self.bytes.size
@@ -599,10 +609,29 @@ impl Binary {
             other => return Err(mismatch("variable-width values", other)),
         };
         let located = self.locate(ranges, first)?;
-        let pieces: Vec<Bytes> = if is_whole(ranges, total) {
-            let all = first.take()?;
-            let end = located.first().map_or(0, |l| l.bytes.end);
-            vec![all.slice(..to_usize(end, "byte offset")?.min(all.len()))]
+        let pieces: Vec<Bytes> = if self.reads_whole_bytes(ranges, total) {
+            let stored = first.take()?;
+            let all = match self.compression {
+                // Lance sets the adjustment to the number of bytes plus one.
+                Some(scheme) => decompress(scheme, &stored, self.null_adjustment.max(1))?,
+                None => stored,
+            };
+            located
+                .iter()
+                .map(|l| {
+                    let (start, end) = (
+                        to_usize(l.bytes.start, "offset")?,
+                        to_usize(l.bytes.end, "offset")?,
+                    );
+                    if end > all.len() {
+                        return Err(Error::corrupt(format!(
+                            "value offsets reach byte {end} of a {}-byte buffer",
+                            all.len()
+                        )));
+                    }
+                    Ok(all.slice(start..end))
+                })
+                .collect::<Result<_>>()?
         } else {
             second.take_n(ranges.len())?
         };

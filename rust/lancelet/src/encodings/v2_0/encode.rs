@@ -12,6 +12,7 @@ use arrow_schema::DataType;
 use bytes::Bytes;
 
 use crate::encodings::EncodedPage;
+use crate::encodings::general::{Scheme, compress};
 use crate::error::{Error, Result};
 use crate::format::PageEncoding;
 use crate::format::pb::v2_0 as pb;
@@ -100,10 +101,59 @@ fn with_validity(
     }
 }
 
+/// Field metadata key naming a general compression scheme (`zstd`, `lz4` or `none`).
+pub const COMPRESSION_KEY: &str = "lance-encoding:compression";
+/// Field metadata key giving the compression level.
+pub const COMPRESSION_LEVEL_KEY: &str = "lance-encoding:compression-level";
+
+/// Per-field choices for 2.0 leaf pages, from the field's `lance-encoding:*` metadata.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LeafOptions {
+    /// Compress the bytes of string and binary values (format 2.0 compresses nothing else).
+    pub compression: Option<(Scheme, Option<i32>)>,
+}
+
+impl LeafOptions {
+    /// Reads the hints of a field. `fsst` is a 2.1+ scheme and is ignored in 2.0, as by Lance.
+    pub fn from_metadata(metadata: &std::collections::HashMap<String, String>) -> Result<Self> {
+        let scheme = match metadata
+            .get(COMPRESSION_KEY)
+            .map(|s| s.to_ascii_lowercase())
+        {
+            None => None,
+            Some(name) if name == "none" || name == "fsst" => None,
+            Some(name) => Some(Scheme::from_name(&name).map_err(|_| {
+                Error::invalid_argument(format!(
+                    "{COMPRESSION_KEY} is '{name}'; expected zstd, lz4, fsst or none"
+                ))
+            })?),
+        };
+        let level = match metadata.get(COMPRESSION_LEVEL_KEY) {
+            None => None,
+            Some(text) => Some(text.trim().parse::<i32>().map_err(|_| {
+                Error::invalid_argument(format!(
+                    "{COMPRESSION_LEVEL_KEY} '{text}' is not an integer"
+                ))
+            })?),
+        };
+        Ok(Self {
+            compression: scheme.map(|scheme| (scheme, level)),
+        })
+    }
+}
+
 /// Encodes one leaf array (anything but struct, list and map) as a 2.0 page.
-pub fn encode_leaf_page(array: &ArrayRef) -> Result<EncodedPage> {
+pub fn encode_leaf_page(array: &ArrayRef, options: LeafOptions) -> Result<EncodedPage> {
     let mut buffers = Vec::new();
-    let tree = encode_leaf(array.as_ref(), &mut buffers)?;
+    let tree = match array.data_type() {
+        DataType::Utf8 | DataType::Binary => {
+            encode_binary::<i32>(array.as_ref(), &mut buffers, options)?
+        }
+        DataType::LargeUtf8 | DataType::LargeBinary => {
+            encode_binary::<i64>(array.as_ref(), &mut buffers, options)?
+        }
+        _ => encode_leaf(array.as_ref(), &mut buffers)?,
+    };
     Ok(EncodedPage {
         buffers,
         num_rows: array.len() as u64,
@@ -125,8 +175,12 @@ fn encode_leaf(array: &dyn Array, buffers: &mut Vec<Bytes>) -> Result<pb::ArrayE
                 ))
             })
         }
-        DataType::Utf8 | DataType::Binary => encode_binary::<i32>(array, buffers),
-        DataType::LargeUtf8 | DataType::LargeBinary => encode_binary::<i64>(array, buffers),
+        DataType::Utf8 | DataType::Binary => {
+            encode_binary::<i32>(array, buffers, LeafOptions::default())
+        }
+        DataType::LargeUtf8 | DataType::LargeBinary => {
+            encode_binary::<i64>(array, buffers, LeafOptions::default())
+        }
         DataType::FixedSizeList(_, dimension) => {
             let list = array.as_fixed_size_list();
             let dimension = usize::try_from(*dimension)
@@ -188,6 +242,7 @@ pub(crate) fn fixed_width_bits(data_type: &DataType) -> Option<u64> {
 fn encode_binary<O: OffsetSizeTrait>(
     array: &dyn Array,
     buffers: &mut Vec<Bytes>,
+    options: LeafOptions,
 ) -> Result<pb::ArrayEncoding> {
     let (offsets, values) = match array.data_type() {
         DataType::Utf8 | DataType::LargeUtf8 => {
@@ -201,11 +256,21 @@ fn encode_binary<O: OffsetSizeTrait>(
     };
     let (ends, byte_range, adjustment) = end_offsets(&offsets, array.nulls());
     let indices = no_nulls(flat(64, buffers, ends));
-    let bytes = flat(
-        8,
-        buffers,
-        to_bytes(values.slice_with_length(byte_range.0, byte_range.1)),
-    );
+    let raw = values.slice_with_length(byte_range.0, byte_range.1);
+    let bytes = match options.compression {
+        None => flat(8, buffers, to_bytes(raw)),
+        Some((scheme, level)) => {
+            let compressed = compress(scheme, level, &raw)?;
+            let mut tree = flat(8, buffers, compressed);
+            if let Some(E::Flat(flat)) = tree.array_encoding.as_mut() {
+                flat.compression = Some(pb::Compression {
+                    scheme: scheme.name().to_string(),
+                    level,
+                });
+            }
+            tree
+        }
+    };
     Ok(encoding(E::Binary(Box::new(pb::Binary {
         indices: Some(Box::new(indices)),
         bytes: Some(Box::new(bytes)),

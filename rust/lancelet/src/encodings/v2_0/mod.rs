@@ -17,6 +17,10 @@
 //! struct        struct{} (in the struct's own column, no buffers)
 //! ```
 //!
+//! The bytes of strings and binaries may be compressed as a whole (`flat(8)` with a
+//! `compression` of `zstd` or `lz4`, framed as in [`crate::encodings::general`]); Lance does
+//! this when the field's metadata holds `lance-encoding:compression`.
+//!
 //! Offsets are stored without Arrow's leading zero: entry i is the end of value i. A null value
 //! stores its end plus the adjustment (total bytes or items in the page, plus 1), so
 //! `['x', 'yy', null, 'zzz']` becomes offsets `[1, 3, 10, 6]` with adjustment 7 and bytes
@@ -28,5 +32,5 @@ mod encode;
 mod list;
 
 pub use decode::PageDecoder;
-pub use encode::{encode_leaf_page, encode_list_page, encode_struct_page};
+pub use encode::{LeafOptions, encode_leaf_page, encode_list_page, encode_struct_page};
 pub use list::{ListPageDecoder, ListRows};

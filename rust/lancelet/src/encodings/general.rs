@@ -1,0 +1,164 @@
+//! General-purpose compression of whole buffers, framed as Lance frames them.
+//!
+//! ```text
+//! zstd   u64 LE uncompressed length | zstd frame (magic 28 b5 2f fd)
+//!        (a bare zstd frame without the length is also accepted when reading)
+//! lz4    u32 LE uncompressed length | LZ4 block
+//! ```
+//!
+//! Decompression never allocates more than the caller's limit, so a buffer that claims a huge
+//! uncompressed size is rejected as corrupt instead of exhausting memory.
+
+use bytes::Bytes;
+
+use crate::error::{Error, Result};
+
+/// A general-purpose compression scheme.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scheme {
+    /// Zstandard.
+    Zstd,
+    /// LZ4 (block format).
+    Lz4,
+}
+
+impl Scheme {
+    /// Parses the scheme names used in format 2.0 and in field metadata hints.
+    pub fn from_name(name: &str) -> Result<Self> {
+        match name.to_ascii_lowercase().as_str() {
+            "zstd" => Ok(Scheme::Zstd),
+            "lz4" => Ok(Scheme::Lz4),
+            other => Err(Error::not_supported(format!(
+                "general compression scheme '{other}'"
+            ))),
+        }
+    }
+
+    /// The scheme's name as Lance writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scheme::Zstd => "zstd",
+            Scheme::Lz4 => "lz4",
+        }
+    }
+}
+
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+
+/// Compresses `data`; `level` 0 or `None` means the scheme's default.
+pub fn compress(scheme: Scheme, level: Option<i32>, data: &[u8]) -> Result<Bytes> {
+    match scheme {
+        Scheme::Zstd => {
+            let frame = zstd::bulk::compress(data, level.unwrap_or(0))
+                .map_err(|e| Error::internal(format!("zstd compression failed: {e}")))?;
+            let mut out = Vec::with_capacity(8 + frame.len());
+            out.extend_from_slice(&(data.len() as u64).to_le_bytes());
+            out.extend_from_slice(&frame);
+            Ok(Bytes::from(out))
+        }
+        Scheme::Lz4 => {
+            let size = u32::try_from(data.len()).map_err(|_| {
+                Error::invalid_argument("lz4 buffers are limited to 4 GiB; use zstd")
+            })?;
+            let mut out = size.to_le_bytes().to_vec();
+            out.extend_from_slice(&lz4_flex::block::compress(data));
+            Ok(Bytes::from(out))
+        }
+    }
+}
+
+/// Decompresses a framed buffer whose uncompressed size may be at most `limit` bytes.
+pub fn decompress(scheme: Scheme, framed: &[u8], limit: u64) -> Result<Bytes> {
+    let check = |declared: u64| {
+        if declared > limit {
+            Err(Error::corrupt(format!(
+                "{} buffer claims {declared} uncompressed bytes, more than the {limit} expected",
+                scheme.name()
+            )))
+        } else {
+            usize::try_from(declared).map_err(|_| Error::corrupt("uncompressed size too large"))
+        }
+    };
+    match scheme {
+        Scheme::Zstd => {
+            let (capacity, frame) = if framed.starts_with(&ZSTD_MAGIC) {
+                (check(limit)?, framed)
+            } else {
+                let (length, frame) = split_length::<8>(framed, "zstd")?;
+                (check(length)?, frame)
+            };
+            let out = zstd::bulk::decompress(frame, capacity)
+                .map_err(|e| Error::corrupt(format!("zstd buffer does not decompress: {e}")))?;
+            Ok(Bytes::from(out))
+        }
+        Scheme::Lz4 => {
+            let (length, block) = split_length::<4>(framed, "lz4")?;
+            let mut out = vec![0u8; check(length)?];
+            let written = lz4_flex::block::decompress_into(block, &mut out)
+                .map_err(|e| Error::corrupt(format!("lz4 buffer does not decompress: {e}")))?;
+            if written != out.len() {
+                return Err(Error::corrupt(format!(
+                    "lz4 buffer decompressed to {written} bytes, its header says {}",
+                    out.len()
+                )));
+            }
+            Ok(Bytes::from(out))
+        }
+    }
+}
+
+/// Splits an `N`-byte little-endian length prefix off `framed`.
+fn split_length<'a, const N: usize>(framed: &'a [u8], what: &str) -> Result<(u64, &'a [u8])> {
+    if framed.len() < N {
+        return Err(Error::corrupt(format!(
+            "{what} buffer of {} bytes has no length prefix",
+            framed.len()
+        )));
+    }
+    let (prefix, rest) = framed.split_at(N);
+    let mut word = [0u8; 8];
+    word[..N].copy_from_slice(prefix);
+    Ok((u64::from_le_bytes(word), rest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_with_lance_framing() {
+        let data: Vec<u8> = (0..10_000u32)
+            .flat_map(|i| (i % 97).to_le_bytes())
+            .collect();
+        for scheme in [Scheme::Zstd, Scheme::Lz4] {
+            let framed = compress(scheme, None, &data).unwrap();
+            assert!(framed.len() < data.len() / 4);
+            let back = decompress(scheme, &framed, data.len() as u64).unwrap();
+            assert_eq!(back.as_ref(), data.as_slice());
+            // A limit below the real size is a corrupt buffer, not a big allocation.
+            assert!(matches!(
+                decompress(scheme, &framed, 100),
+                Err(Error::Corrupt { .. })
+            ));
+            assert!(matches!(
+                decompress(scheme, &framed[..3], 1 << 20),
+                Err(Error::Corrupt { .. })
+            ));
+        }
+        // zstd: the prefix is the u64 length; lz4: u32.
+        let zstd = compress(Scheme::Zstd, Some(3), b"abcabc").unwrap();
+        assert_eq!(&zstd[..8], &6u64.to_le_bytes());
+        assert_eq!(&zstd[8..12], &ZSTD_MAGIC);
+        let lz4 = compress(Scheme::Lz4, None, b"abcabc").unwrap();
+        assert_eq!(&lz4[..4], &6u32.to_le_bytes());
+    }
+
+    #[test]
+    fn reads_pylance_frames() {
+        // The first bytes of a pylance 14 zstd binary buffer: length 14890, then the frame.
+        let header = [0x2a, 0x3a, 0, 0, 0, 0, 0, 0, 0x28, 0xb5, 0x2f, 0xfd];
+        let (length, frame) = split_length::<8>(&header, "zstd").unwrap();
+        assert_eq!(length, 14890);
+        assert!(frame.starts_with(&ZSTD_MAGIC));
+    }
+}

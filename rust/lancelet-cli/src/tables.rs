@@ -204,52 +204,55 @@ fn ipc_writer<W: std::io::Write>(
     )?)
 }
 
-/// Writes a source as an Arrow IPC file (schema metadata included). Dictionary columns are
-/// rewritten onto one growing dictionary per column, as the IPC file format requires.
+/// Writes all batches of `source` into `out` as an IPC file and returns the rows written.
+/// Dictionary columns are rewritten onto one growing dictionary per column, as the IPC file
+/// format requires.
+async fn write_ipc_batches<W: std::io::Write>(
+    out: W,
+    source: &mut Source,
+    progress: &mut impl FnMut(u64),
+) -> CliResult<(W, u64)> {
+    let mut writer = ipc_writer(out, &source.schema)?;
+    let mut dictionaries = DictionaryUnifier::new();
+    let mut num_rows = 0u64;
+    while let Some(batch) = source.batches.next().await {
+        let batch = dictionaries.unify(&batch?)?;
+        num_rows += batch.num_rows() as u64;
+        writer.write(&batch)?;
+        progress(batch.num_rows() as u64);
+    }
+    writer.finish()?;
+    Ok((writer.into_inner()?, num_rows))
+}
+
+/// Writes a source as an Arrow IPC file (schema metadata included).
 pub async fn write_ipc(
     uri: &str,
     mut source: Source,
     mut progress: impl FnMut(u64),
 ) -> CliResult<Written> {
-    let schema = source.schema.clone();
-    let mut num_rows = 0u64;
     match local_file(uri) {
         Some(path) => {
             // Write next to the target and rename, so a failure leaves no partial file.
             let staging = path.with_extension("arrow.partial");
             let result = async {
-                let mut writer = ipc_writer(File::create(&staging)?, &schema)?;
-                let mut dictionaries = DictionaryUnifier::new();
-                while let Some(batch) = source.batches.next().await {
-                    let batch = dictionaries.unify(&batch?)?;
-                    num_rows += batch.num_rows() as u64;
-                    writer.write(&batch)?;
-                    progress(batch.num_rows() as u64);
-                }
-                writer.finish()?;
+                let (_, num_rows) =
+                    write_ipc_batches(File::create(&staging)?, &mut source, &mut progress).await?;
                 std::fs::rename(&staging, &path)?;
-                CliResult::Ok(())
+                CliResult::Ok(num_rows)
             }
             .await;
             if result.is_err() {
                 let _ = std::fs::remove_file(&staging);
             }
-            result?;
             Ok(Written {
-                num_rows,
+                num_rows: result?,
                 bytes: std::fs::metadata(&path)?.len(),
             })
         }
         None => {
-            let mut writer = ipc_writer(Vec::new(), &schema)?;
-            let mut dictionaries = DictionaryUnifier::new();
-            while let Some(batch) = source.batches.next().await {
-                let batch = dictionaries.unify(&batch?)?;
-                num_rows += batch.num_rows() as u64;
-                writer.write(&batch)?;
-                progress(batch.num_rows() as u64);
-            }
-            let bytes = writer.into_inner()?;
+            let (bytes, num_rows) =
+                write_ipc_batches(Vec::new(), &mut source, &mut progress).await?;
             let size = bytes.len() as u64;
             let (store, path) = resolve(uri)?;
             store.put(&path, PutPayload::from(bytes)).await?;

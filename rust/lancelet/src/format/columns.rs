@@ -7,6 +7,7 @@
 use arrow_schema::{DataType, Field, Schema};
 
 use crate::format::FileVersion;
+use crate::format::schema::lance_children;
 
 /// The dotted path of the field behind each column, in column order.
 pub fn column_paths(schema: &Schema, version: FileVersion) -> Vec<String> {
@@ -18,16 +19,7 @@ pub fn column_paths(schema: &Schema, version: FileVersion) -> Vec<String> {
 }
 
 fn push(field: &Field, path: String, version: FileVersion, out: &mut Vec<String>) {
-    let children: Vec<&Field> = match field.data_type() {
-        DataType::Struct(children) => children.iter().map(|f| f.as_ref()).collect(),
-        DataType::List(child) | DataType::LargeList(child) | DataType::Map(child, _) => {
-            vec![child.as_ref()]
-        }
-        DataType::FixedSizeList(child, _) if matches!(child.data_type(), DataType::Struct(_)) => {
-            vec![child.as_ref()]
-        }
-        _ => Vec::new(),
-    };
+    let children = lance_children(field.data_type());
     let own_column = children.is_empty()
         || (!version.is_structural()
             && matches!(

@@ -81,7 +81,7 @@ fn push_field(field: &Field, parent_id: i32, out: &mut Vec<pb::Field>) -> Result
 }
 
 /// The Arrow children that get a Lance field of their own.
-fn lance_children(data_type: &DataType) -> Vec<&Field> {
+pub(crate) fn lance_children(data_type: &DataType) -> Vec<&Field> {
     match data_type {
         DataType::Struct(children) => children.iter().map(|f| f.as_ref()).collect(),
         DataType::List(child) | DataType::LargeList(child) | DataType::Map(child, _) => {

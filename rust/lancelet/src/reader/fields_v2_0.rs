@@ -18,7 +18,8 @@ use futures::future::{BoxFuture, try_join_all};
 
 use crate::encodings::v2_0::{ListPageDecoder, ListRows, PageDecoder};
 use crate::error::{Error, Result};
-use crate::format::{ColumnInfo, FileMetadata, PageEncoding, PageInfo};
+use crate::format::pb::v2_0 as pb;
+use crate::format::{BufferRange, ColumnInfo, FileMetadata, PageEncoding, PageInfo};
 use crate::io::RangeRead;
 
 /// Reads one field (and its children) of a 2.0 file.
@@ -197,18 +198,7 @@ impl<'a> Builder<'a> {
                 let column = self.take_column(field)?;
                 let paging = Paging::new(&column.pages)?;
                 check_count(&paging)?;
-                let pages = column
-                    .pages
-                    .iter()
-                    .map(|page| match &page.encoding {
-                        PageEncoding::V2_0(tree) => {
-                            ListPageDecoder::new(tree, &page.buffers, page.num_rows)
-                        }
-                        PageEncoding::Structural(_) => {
-                            Err(Error::corrupt("structural page in a 2.0 file"))
-                        }
-                    })
-                    .collect::<Result<Vec<_>>>()?;
+                let pages = page_decoders(column, field, ListPageDecoder::new)?;
                 let mut item_starts = Vec::with_capacity(pages.len() + 1);
                 let mut total_items = 0u64;
                 item_starts.push(0);
@@ -242,19 +232,7 @@ impl<'a> Builder<'a> {
                 let column = self.take_column(field)?;
                 let paging = Paging::new(&column.pages)?;
                 check_count(&paging)?;
-                let pages = column
-                    .pages
-                    .iter()
-                    .map(|page| match &page.encoding {
-                        PageEncoding::V2_0(tree) => {
-                            PageDecoder::new(tree, &page.buffers, page.num_rows)
-                        }
-                        PageEncoding::Structural(_) => {
-                            Err(Error::corrupt("structural page in a 2.0 file"))
-                        }
-                    })
-                    .collect::<Result<Vec<_>>>()
-                    .map_err(|e| annotate(e, field))?;
+                let pages = page_decoders(column, field, PageDecoder::new)?;
                 let bytes_per_value = if paging.total() == 0 {
                     0.0
                 } else {
@@ -269,6 +247,23 @@ impl<'a> Builder<'a> {
             }
         }
     }
+}
+
+/// Builds a decoder for every page of a column (errors name the field).
+fn page_decoders<T>(
+    column: &ColumnInfo,
+    field: &Field,
+    new: impl Fn(&pb::ArrayEncoding, &[BufferRange], u64) -> Result<T>,
+) -> Result<Vec<T>> {
+    column
+        .pages
+        .iter()
+        .map(|page| match &page.encoding {
+            PageEncoding::V2_0(tree) => new(tree, &page.buffers, page.num_rows),
+            PageEncoding::Structural(_) => Err(Error::corrupt("structural page in a 2.0 file")),
+        })
+        .collect::<Result<Vec<_>>>()
+        .map_err(|e| annotate(e, field))
 }
 
 fn annotate(error: Error, field: &Field) -> Error {

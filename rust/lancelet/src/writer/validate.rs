@@ -155,39 +155,27 @@ fn check_nulls(
             Ok(())
         }
         (DataType::List(item), DataType::List(_)) => {
-            let list = array.as_list::<i32>();
-            check_items(
-                item,
-                list.values(),
-                list.value_offsets().first(),
-                list.value_offsets().last(),
-                version,
-            )
+            check_items(item, array.as_list::<i32>(), version)
         }
         (DataType::LargeList(item), DataType::LargeList(_)) => {
-            let list = array.as_list::<i64>();
-            check_items(
-                item,
-                list.values(),
-                list.value_offsets().first(),
-                list.value_offsets().last(),
-                version,
-            )
+            check_items(item, array.as_list::<i64>(), version)
         }
         _ => Ok(()),
     }
 }
 
+/// Checks the items a list refers to (from its first to its last offset).
 fn check_items<O: arrow_array::OffsetSizeTrait>(
     item: &Field,
-    values: &ArrayRef,
-    first: Option<&O>,
-    last: Option<&O>,
+    list: &arrow_array::GenericListArray<O>,
     version: FileVersion,
 ) -> Result<()> {
-    let (Some(first), Some(last)) = (first, last) else {
+    let offsets = list.value_offsets();
+    let (Some(first), Some(last)) = (offsets.first(), offsets.last()) else {
         return Ok(());
     };
-    let items = values.slice(first.as_usize(), last.as_usize() - first.as_usize());
+    let items = list
+        .values()
+        .slice(first.as_usize(), last.as_usize() - first.as_usize());
     check_nulls(item, &items, None, version)
 }

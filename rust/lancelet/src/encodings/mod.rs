@@ -7,6 +7,7 @@
 
 pub mod buffers;
 pub mod general;
+pub mod structural;
 pub mod v2_0;
 
 use bytes::Bytes;

@@ -257,7 +257,10 @@ pub fn array_of(data_type: &DataType, len: usize, nulls: u64, random: &mut Rando
                     )
                 })
                 .collect();
-            Arc::new(StructArray::try_new(fields.clone(), children, None).unwrap())
+            Arc::new(
+                StructArray::try_new(fields.clone(), children, validity(random, len, nulls))
+                    .unwrap(),
+            )
         }
         Dictionary(key, value) => {
             let values = array_of(value, 5, 0, random);
@@ -274,6 +277,40 @@ pub fn array_of(data_type: &DataType, len: usize, nulls: u64, random: &mut Rando
                     .add_child_data(values.to_data())
                     .build()
                     .unwrap(),
+            )
+        }
+        Map(entries, sorted) => {
+            let DataType::Struct(kv) = entries.data_type() else {
+                panic!("map entries are not a struct")
+            };
+            let list_nulls = validity(random, len, nulls);
+            let mut offsets = vec![0i32];
+            for i in 0..len {
+                let n = if list_nulls.as_ref().is_some_and(|v| v.is_null(i)) {
+                    0
+                } else {
+                    random.below(4) as i32
+                };
+                offsets.push(offsets[i] + n);
+            }
+            let count = offsets[len] as usize;
+            let keys = array_of(kv[0].data_type(), count, 0, random);
+            let values = array_of(
+                kv[1].data_type(),
+                count,
+                if kv[1].is_nullable() { 4 } else { 0 },
+                random,
+            );
+            let entries_array = StructArray::try_new(kv.clone(), vec![keys, values], None).unwrap();
+            Arc::new(
+                MapArray::try_new(
+                    entries.clone(),
+                    OffsetBuffer::new(offsets.into()),
+                    entries_array,
+                    list_nulls,
+                    *sorted,
+                )
+                .unwrap(),
             )
         }
         other => panic!("no generator for {other}"),

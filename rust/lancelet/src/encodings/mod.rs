@@ -6,6 +6,7 @@
 //! decodes from the fetched bytes.
 
 pub mod buffers;
+pub mod compression;
 pub mod general;
 pub mod structural;
 pub mod v2_0;

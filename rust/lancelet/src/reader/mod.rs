@@ -3,6 +3,7 @@
 
 mod blocking;
 mod fields_v2_0;
+mod paging;
 pub mod projection;
 mod scan;
 

@@ -211,6 +211,109 @@ pub struct LeafLevels {
     pub num_entries: usize,
 }
 
+impl LeafLevels {
+    /// Joins the levels of consecutive runs of rows (for example from several pages).
+    ///
+    /// Pages of one column describe the same nesting but may differ in what they can hold
+    /// (one page has nulls, the next has none), so each run's definition codes are renumbered
+    /// onto the union of the layer kinds.
+    pub fn concat(parts: Vec<LeafLevels>) -> Result<LeafLevels> {
+        let mut parts = parts.into_iter();
+        let Some(first) = parts.next() else {
+            return Err(Error::internal("no levels to join"));
+        };
+        let rest: Vec<LeafLevels> = parts.collect();
+        if rest.is_empty() {
+            return Ok(first);
+        }
+        let all: Vec<&LeafLevels> = std::iter::once(&first).chain(rest.iter()).collect();
+        let depth = first.layers.len();
+        if all.iter().any(|p| p.layers.len() != depth) {
+            return Err(Error::corrupt(
+                "pages of one column have different nesting depths",
+            ));
+        }
+        let layers: Vec<Layer> = (0..depth)
+            .map(|i| union_layer(all.iter().map(|p| p.layers[i])))
+            .collect::<Result<_>>()?;
+        let target = LayerCodes::new(&layers)?;
+        let num_entries = all.iter().map(|p| p.num_entries).sum();
+        let has_rep = target.max_rep > 0;
+        let has_def = target.max_def > 0;
+        let mut rep = Vec::with_capacity(if has_rep { num_entries } else { 0 });
+        let mut def = Vec::with_capacity(if has_def { num_entries } else { 0 });
+        for part in &all {
+            if has_rep {
+                match &part.rep {
+                    Some(r) => rep.extend_from_slice(r),
+                    None => return Err(Error::corrupt("a list page has no repetition levels")),
+                }
+            }
+            if has_def {
+                let map = def_mapping(&part.layers, &target)?;
+                match &part.def {
+                    Some(d) => {
+                        for &code in d {
+                            let mapped = map.get(usize::from(code)).copied().ok_or_else(|| {
+                                Error::corrupt(format!("definition level {code} is out of range"))
+                            })?;
+                            def.push(mapped);
+                        }
+                    }
+                    None => def.extend(std::iter::repeat_n(0, part.num_entries)),
+                }
+            }
+        }
+        let values: Vec<&dyn Array> = all.iter().map(|p| p.values.as_ref()).collect();
+        let values = arrow_select::concat::concat(&values)?;
+        Ok(LeafLevels {
+            layers,
+            rep: has_rep.then_some(rep),
+            def: has_def.then_some(def),
+            values,
+            num_entries,
+        })
+    }
+}
+
+/// The layer kind that can hold everything the given kinds can.
+fn union_layer(kinds: impl Iterator<Item = Layer>) -> Result<Layer> {
+    let (mut list, mut item, mut nulls, mut empties) = (false, false, false, false);
+    for kind in kinds {
+        match kind {
+            Layer::AllValidItem => item = true,
+            Layer::NullableItem => (item, nulls) = (true, true),
+            Layer::AllValidList => list = true,
+            Layer::NullableList => (list, nulls) = (true, true),
+            Layer::EmptyableList => (list, empties) = (true, true),
+            Layer::NullAndEmptyList => (list, nulls, empties) = (true, true, true),
+        }
+    }
+    match (list, item) {
+        (true, true) => Err(Error::corrupt(
+            "pages disagree on whether a layer is a list",
+        )),
+        (true, false) => Ok(Layer::list(nulls, empties)),
+        _ => Ok(Layer::item(nulls)),
+    }
+}
+
+/// Maps each definition code of `layers` to the same meaning under `target`.
+fn def_mapping(layers: &[Layer], target: &LayerCodes) -> Result<Vec<u16>> {
+    let own = LayerCodes::new(layers)?;
+    let mut map = vec![0u16; usize::from(own.max_def) + 1];
+    for (index, codes) in own.codes.iter().enumerate() {
+        let target_codes = target.codes[index];
+        if codes.null != 0 {
+            map[usize::from(codes.null)] = target_codes.null;
+        }
+        if codes.empty != 0 {
+            map[usize::from(codes.empty)] = target_codes.empty;
+        }
+    }
+    Ok(map)
+}
+
 /// The nested path from a top-level field down to one leaf.
 #[derive(Clone, Debug)]
 enum Step {
@@ -802,6 +905,31 @@ mod tests {
             values.iter().collect::<Vec<_>>(),
             vec![Some(1), None, Some(4)]
         );
+    }
+
+    #[test]
+    fn joins_pages_with_different_layer_kinds() {
+        // Page 1 has no nulls at all; page 2 has a null list and a null item.
+        let mut builder = ListBuilder::new(Int64Builder::new());
+        builder.append_value([Some(7), Some(8)]);
+        let first: ArrayRef = Arc::new(builder.finish());
+        let second = list_example();
+        let mut parts = shred(&first).unwrap();
+        parts.extend(shred(&second).unwrap());
+        assert_eq!(
+            parts[0].layers,
+            vec![Layer::AllValidItem, Layer::AllValidList]
+        );
+        let joined = LeafLevels::concat(parts).unwrap();
+        assert_eq!(
+            joined.layers,
+            vec![Layer::NullableItem, Layer::NullAndEmptyList]
+        );
+        assert_eq!(joined.def.as_deref(), Some(&[0, 0, 0, 1, 2, 3, 0][..]));
+        let field = Field::new("l", second.data_type().clone(), true);
+        let back = assemble(&field, vec![joined]).unwrap();
+        let expected = arrow_select::concat::concat(&[first.as_ref(), second.as_ref()]).unwrap();
+        assert_eq!(back.to_data(), expected.to_data());
     }
 
     #[test]

@@ -1,0 +1,266 @@
+//! [`DataBlock`]: values as the compressive encodings produce them, before they become Arrow
+//! arrays of the field's type.
+
+use arrow_array::{ArrayRef, make_array};
+use arrow_buffer::{BooleanBuffer, Buffer, NullBuffer};
+use arrow_data::{ArrayData, ArrayDataBuilder};
+use arrow_schema::DataType;
+use bytes::Bytes;
+
+use crate::error::{Error, Result};
+
+/// Decoded values.
+#[derive(Clone, Debug)]
+pub enum DataBlock {
+    /// `num_values` fixed-width values of `bits_per_value` bits, little-endian (1 bit: a
+    /// bitmap, least significant bit first).
+    Fixed {
+        /// The values.
+        data: Bytes,
+        /// Bits per value.
+        bits_per_value: u64,
+        /// The number of values.
+        num_values: usize,
+    },
+    /// `num_values` variable-width values: `num_values + 1` offsets (u32 or u64, little-endian)
+    /// into `data`, not necessarily starting at 0.
+    Variable {
+        /// The offsets.
+        offsets: Bytes,
+        /// 32 or 64.
+        offset_bits: u32,
+        /// The bytes the offsets point into.
+        data: Bytes,
+        /// The number of values.
+        num_values: usize,
+    },
+    /// Fixed-size lists: `dimension` items per value, with the items' validity if they have
+    /// nulls.
+    FixedSizeList {
+        /// Items per value.
+        dimension: usize,
+        /// The `num_values · dimension` items.
+        items: Box<DataBlock>,
+        /// Validity of the items.
+        item_validity: Option<BooleanBuffer>,
+        /// The number of lists.
+        num_values: usize,
+    },
+    /// A packed struct of fixed-width children.
+    Struct {
+        /// One block per child.
+        children: Vec<DataBlock>,
+        /// The number of values.
+        num_values: usize,
+    },
+}
+
+impl DataBlock {
+    /// The number of values.
+    pub fn num_values(&self) -> usize {
+        match self {
+            DataBlock::Fixed { num_values, .. }
+            | DataBlock::Variable { num_values, .. }
+            | DataBlock::FixedSizeList { num_values, .. }
+            | DataBlock::Struct { num_values, .. } => *num_values,
+        }
+    }
+
+    /// A fixed-width block's values as u64s (for indices and levels of up to 64 bits).
+    pub fn to_u64s(&self) -> Result<Vec<u64>> {
+        let DataBlock::Fixed {
+            data,
+            bits_per_value,
+            num_values,
+        } = self
+        else {
+            return Err(Error::corrupt("expected fixed-width values"));
+        };
+        let width = match bits_per_value {
+            8 | 16 | 32 | 64 => (*bits_per_value / 8) as usize,
+            other => return Err(Error::corrupt(format!("{other}-bit integers"))),
+        };
+        if data.len() < num_values * width {
+            return Err(Error::corrupt(
+                "fixed-width buffer is shorter than its values",
+            ));
+        }
+        Ok(data
+            .chunks_exact(width)
+            .take(*num_values)
+            .map(|word| {
+                let mut full = [0u8; 8];
+                full[..width].copy_from_slice(word);
+                u64::from_le_bytes(full)
+            })
+            .collect())
+    }
+
+    /// The values as u16s (for rep/def levels).
+    pub fn to_u16s(&self) -> Result<Vec<u16>> {
+        self.to_u64s()?
+            .into_iter()
+            .map(|v| {
+                u16::try_from(v).map_err(|_| Error::corrupt(format!("level {v} exceeds 16 bits")))
+            })
+            .collect()
+    }
+
+    /// Builds the Arrow array of `data_type` from the block.
+    pub fn into_array(self, data_type: &DataType) -> Result<ArrayRef> {
+        Ok(make_array(self.into_data(data_type)?))
+    }
+
+    fn into_data(self, data_type: &DataType) -> Result<ArrayData> {
+        match self {
+            DataBlock::Fixed {
+                data,
+                bits_per_value,
+                num_values,
+            } => fixed_data(data, bits_per_value, num_values, data_type),
+            DataBlock::Variable {
+                offsets,
+                offset_bits,
+                data,
+                num_values,
+            } => variable_data(&offsets, offset_bits, data, num_values, data_type),
+            DataBlock::FixedSizeList {
+                dimension,
+                items,
+                item_validity,
+                num_values,
+            } => {
+                let DataType::FixedSizeList(item_field, size) = data_type else {
+                    return Err(mismatch("fixed-size lists", data_type));
+                };
+                if usize::try_from(*size).ok() != Some(dimension) {
+                    return Err(Error::corrupt(format!(
+                        "page stores lists of {dimension} items but the field has {size}"
+                    )));
+                }
+                let mut child = items.into_data(item_field.data_type())?;
+                if let Some(validity) = item_validity {
+                    if validity.len() != child.len() {
+                        return Err(Error::corrupt("item validity does not match the items"));
+                    }
+                    let nulls = NullBuffer::new(validity);
+                    child = child.into_builder().nulls(Some(nulls)).build()?;
+                }
+                Ok(ArrayDataBuilder::new(data_type.clone())
+                    .len(num_values)
+                    .child_data(vec![child])
+                    .build()?)
+            }
+            DataBlock::Struct {
+                children,
+                num_values,
+            } => {
+                let DataType::Struct(fields) = data_type else {
+                    return Err(mismatch("a packed struct", data_type));
+                };
+                if fields.len() != children.len() {
+                    return Err(Error::corrupt(
+                        "packed struct has the wrong number of children",
+                    ));
+                }
+                let children = children
+                    .into_iter()
+                    .zip(fields.iter())
+                    .map(|(child, field)| child.into_data(field.data_type()))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(ArrayDataBuilder::new(data_type.clone())
+                    .len(num_values)
+                    .child_data(children)
+                    .build()?)
+            }
+        }
+    }
+}
+
+fn mismatch(stored: &str, data_type: &DataType) -> Error {
+    Error::corrupt(format!(
+        "page stores {stored} but the field has type {data_type}"
+    ))
+}
+
+/// The bits per value of a fixed-width Arrow type stored flat (1 for booleans).
+pub fn fixed_bits(data_type: &DataType) -> Option<u64> {
+    match data_type {
+        DataType::Boolean => Some(1),
+        DataType::FixedSizeBinary(width) => u64::try_from(*width).ok().map(|w| w * 8),
+        other => other.primitive_width().map(|w| w as u64 * 8),
+    }
+}
+
+fn fixed_data(
+    data: Bytes,
+    bits: u64,
+    num_values: usize,
+    data_type: &DataType,
+) -> Result<ArrayData> {
+    if fixed_bits(data_type) != Some(bits) {
+        return Err(Error::corrupt(format!(
+            "page stores {bits}-bit values but the field has type {data_type}"
+        )));
+    }
+    let needed = (num_values as u64 * bits).div_ceil(8);
+    if (data.len() as u64) < needed {
+        return Err(Error::corrupt(format!(
+            "{} bytes cannot hold {num_values} values of {bits} bits",
+            data.len()
+        )));
+    }
+    Ok(ArrayDataBuilder::new(data_type.clone())
+        .len(num_values)
+        .add_buffer(Buffer::from(data))
+        .align_buffers(true)
+        .build()?)
+}
+
+fn variable_data(
+    offsets: &Bytes,
+    offset_bits: u32,
+    data: Bytes,
+    num_values: usize,
+    data_type: &DataType,
+) -> Result<ArrayData> {
+    let large = match data_type {
+        DataType::Utf8 | DataType::Binary => false,
+        DataType::LargeUtf8 | DataType::LargeBinary => true,
+        other => return Err(mismatch("variable-width values", other)),
+    };
+    let width = match offset_bits {
+        32 => 4,
+        64 => 8,
+        other => return Err(Error::corrupt(format!("{other}-bit offsets"))),
+    };
+    let count = num_values + 1;
+    if offsets.len() < count * width {
+        return Err(Error::corrupt("offsets buffer is shorter than its values"));
+    }
+    let read = |i: usize| -> u64 {
+        let word = &offsets[i * width..(i + 1) * width];
+        let mut full = [0u8; 8];
+        full[..width].copy_from_slice(word);
+        u64::from_le_bytes(full)
+    };
+    let offsets_buffer = if large {
+        let values: Vec<i64> = (0..count)
+            .map(|i| i64::try_from(read(i)).map_err(|_| Error::corrupt("offset too large")))
+            .collect::<Result<_>>()?;
+        Buffer::from_vec(values)
+    } else {
+        let values: Vec<i32> = (0..count)
+            .map(|i| {
+                i32::try_from(read(i))
+                    .map_err(|_| Error::corrupt("offset too large for a 32-bit type"))
+            })
+            .collect::<Result<_>>()?;
+        Buffer::from_vec(values)
+    };
+    Ok(ArrayDataBuilder::new(data_type.clone())
+        .len(num_values)
+        .add_buffer(offsets_buffer)
+        .add_buffer(Buffer::from(data))
+        .build()?)
+}

@@ -1,0 +1,193 @@
+//! FastLanes bit-packing of 1024 values, in the transposed order Lance uses.
+//!
+//! Values are unsigned words of T bits (8, 16, 32 or 64; signed integers and floats are packed
+//! as their raw bits). A block of 1024 values packed to W bits (0 ≤ W ≤ T) becomes
+//! `1024·W/T` words of T bits (`128·W` bytes), little-endian.
+//!
+//! The block is split into `LANES = 1024 / T` lanes. Lane `l` is a stream of `T·W` bits made
+//! of T rows of W bits; row `r` of lane `l` holds input value
+//!
+//! ```text
+//! i(r, l) = FL_ORDER[r / 8] · 16 + (r % 8) · 128 + l,    FL_ORDER = [0, 4, 2, 6, 1, 5, 3, 7]
+//! ```
+//!
+//! at stream bits `[r·W, r·W + W)`. Stream bit `p` of lane `l` is bit `p % T` of output word
+//! `(p / T) · LANES + l`: words are ordered word-major (word 0 of every lane, then word 1, ...).
+//! A value that crosses a word boundary continues at bit 0 of the lane's next word. Even
+//! `W = T` follows this rule, so it is a transposition rather than a copy.
+//!
+//! Example (T = 8, W = 4): byte 0 holds value 0 in its low nibble and value 128 in its high
+//! nibble; byte 1 holds values 1 and 129; byte 128 holds values 256 and 384.
+
+/// Values per block.
+pub const BLOCK: usize = 1024;
+
+const FL_ORDER: [usize; 8] = [0, 4, 2, 6, 1, 5, 3, 7];
+
+/// An unsigned word type that blocks are made of.
+pub trait Word: Copy + Default + Send + Sync + 'static {
+    /// Bits per word.
+    const BITS: usize;
+    /// The word as a u64.
+    fn to_u64(self) -> u64;
+    /// The low `BITS` bits of a u64.
+    fn from_u64(value: u64) -> Self;
+    /// Reads a little-endian word from `bytes` (exactly `BITS / 8` long).
+    fn from_le(bytes: &[u8]) -> Self;
+    /// Appends the word's little-endian bytes.
+    fn write_le(self, out: &mut Vec<u8>);
+}
+
+macro_rules! word {
+    ($t:ty) => {
+        impl Word for $t {
+            const BITS: usize = <$t>::BITS as usize;
+            fn to_u64(self) -> u64 {
+                self as u64
+            }
+            fn from_u64(value: u64) -> Self {
+                value as $t
+            }
+            fn from_le(bytes: &[u8]) -> Self {
+                let mut word = [0u8; std::mem::size_of::<$t>()];
+                word.copy_from_slice(bytes);
+                <$t>::from_le_bytes(word)
+            }
+            fn write_le(self, out: &mut Vec<u8>) {
+                out.extend_from_slice(&self.to_le_bytes());
+            }
+        }
+    };
+}
+
+word!(u8);
+word!(u16);
+word!(u32);
+word!(u64);
+
+fn mask(width: usize) -> u64 {
+    if width >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << width) - 1
+    }
+}
+
+/// The input index stored at row `r` of lane `l`.
+fn input_index(row: usize, lane: usize) -> usize {
+    FL_ORDER[row / 8] * 16 + (row % 8) * 128 + lane
+}
+
+/// The number of T-bit words a block packed to `width` bits takes.
+pub fn packed_words<T: Word>(width: usize) -> usize {
+    BLOCK * width / T::BITS
+}
+
+/// Packs 1024 values to `width` bits (the caller guarantees `width <= T::BITS` and that every
+/// value fits), appending `packed_words(width)` words to `out`.
+pub fn pack<T: Word>(input: &[T; BLOCK], width: usize, out: &mut Vec<T>) {
+    let bits = T::BITS;
+    let lanes = BLOCK / bits;
+    let start = out.len();
+    out.resize(start + packed_words::<T>(width), T::default());
+    if width == 0 {
+        return;
+    }
+    let packed = &mut out[start..];
+    let m = mask(width);
+    for lane in 0..lanes {
+        for row in 0..bits {
+            let value = input[input_index(row, lane)].to_u64() & m;
+            let position = row * width;
+            let (word, bit) = (position / bits, position % bits);
+            let at = word * lanes + lane;
+            packed[at] = T::from_u64(packed[at].to_u64() | (value << bit));
+            if bit + width > bits {
+                let next = (word + 1) * lanes + lane;
+                packed[next] = T::from_u64(packed[next].to_u64() | (value >> (bits - bit)));
+            }
+        }
+    }
+}
+
+/// Unpacks a block of `packed_words(width)` words into 1024 values.
+pub fn unpack<T: Word>(packed: &[T], width: usize, out: &mut [T; BLOCK]) {
+    let bits = T::BITS;
+    let lanes = BLOCK / bits;
+    if width == 0 || packed.len() < packed_words::<T>(width) {
+        out.fill(T::default());
+        return;
+    }
+    let m = mask(width);
+    for lane in 0..lanes {
+        for row in 0..bits {
+            let position = row * width;
+            let (word, bit) = (position / bits, position % bits);
+            let mut value = packed[word * lanes + lane].to_u64() >> bit;
+            if bit + width > bits {
+                value |= packed[(word + 1) * lanes + lane].to_u64() << (bits - bit);
+            }
+            out[input_index(row, lane)] = T::from_u64(value & m);
+        }
+    }
+}
+
+/// Reads packed little-endian words from bytes (`bytes.len()` must be a multiple of T/8).
+pub fn words_from_le<T: Word>(bytes: &[u8]) -> Vec<T> {
+    bytes.chunks_exact(T::BITS / 8).map(T::from_le).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip<T: Word + PartialEq + std::fmt::Debug>() {
+        for width in 0..=T::BITS {
+            let m = mask(width);
+            let mut input = [T::default(); BLOCK];
+            for (i, value) in input.iter_mut().enumerate() {
+                *value = T::from_u64((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) & m);
+            }
+            let mut packed = Vec::new();
+            pack(&input, width, &mut packed);
+            assert_eq!(packed.len(), packed_words::<T>(width));
+            let mut output = [T::default(); BLOCK];
+            unpack(&packed, width, &mut output);
+            assert_eq!(input, output, "T={} W={width}", T::BITS);
+        }
+    }
+
+    #[test]
+    fn round_trips_every_width() {
+        round_trip::<u8>();
+        round_trip::<u16>();
+        round_trip::<u32>();
+        round_trip::<u64>();
+    }
+
+    #[test]
+    fn matches_pylance_bytes() {
+        // u8, W = 4, values i % 9 (from a pylance 2.1 inline-bitpacked chunk).
+        let input: [u8; BLOCK] = std::array::from_fn(|i| (i % 9) as u8);
+        let mut packed = Vec::new();
+        pack(&input, 4, &mut packed);
+        assert_eq!(&packed[..4], &[0x20, 0x31, 0x42, 0x53]);
+        assert_eq!(packed[128], 0x64);
+        // u32, W = 7, values i % 100: word 0 is 0xca8e0e00 and word 32 is 0x40c11140.
+        let input: [u32; BLOCK] = std::array::from_fn(|i| (i % 100) as u32);
+        let mut packed = Vec::new();
+        pack(&input, 7, &mut packed);
+        assert_eq!(packed[0], 0xca8e_0e00);
+        assert_eq!(packed[32], 0x40c1_1140);
+    }
+
+    #[test]
+    fn full_width_is_a_transposition() {
+        let input: [u16; BLOCK] = std::array::from_fn(|i| i as u16);
+        let mut packed = Vec::new();
+        pack(&input, 16, &mut packed);
+        assert_ne!(packed.as_slice(), input.as_slice());
+        // Row 8 of lane 0 is input 64 (FL_ORDER[1] * 16 = 64) and lands in word 8 * 64.
+        assert_eq!(packed[8 * 64], 64);
+    }
+}

@@ -1,0 +1,227 @@
+//! FSST string compression with Lance's symbol-table serialization.
+//!
+//! A page has one symbol table of 2312 bytes:
+//!
+//! ```text
+//! bytes 0..8       u64 LE: 0x46535354 << 32 | encoder_switch << 24 | suffix_lim << 16
+//!                          | terminator << 8 | n     (n <= 255 symbols)
+//! bytes 8..8+8n    the symbols, one u64 each, first character in the low byte
+//! bytes 8+8n..+n   the symbols' lengths (1..=8)
+//! the rest         zero
+//! ```
+//!
+//! A compressed string is a sequence of codes: code c < n stands for symbol c, and code 255 is
+//! an escape followed by one literal byte. Every string is compressed on its own. When
+//! `encoder_switch` is 0 the strings are stored as they are.
+
+use bytes::Bytes;
+
+use crate::encodings::compression::block::DataBlock;
+use crate::error::{Error, Result};
+
+/// The size of a serialized symbol table.
+pub const TABLE_BYTES: usize = 2312;
+const MAGIC: u64 = 0x4653_5354;
+/// The escape code.
+pub const ESCAPE: u8 = 255;
+
+/// A parsed symbol table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SymbolTable {
+    /// Whether strings are compressed (false: stored as they are).
+    pub compressed: bool,
+    /// Each symbol's bytes (1 to 8).
+    pub symbols: Vec<Vec<u8>>,
+    /// The least frequent byte of the sample (used by encoders only).
+    pub terminator: u8,
+    /// The number of leading 2-byte symbols that prefix longer ones (used by encoders only).
+    pub suffix_lim: u8,
+}
+
+impl SymbolTable {
+    /// Parses a serialized table.
+    pub fn parse(bytes: &[u8]) -> Result<Self> {
+        if bytes.len() < 8 {
+            return Err(Error::corrupt(
+                "FSST symbol table is shorter than its header",
+            ));
+        }
+        let mut header = [0u8; 8];
+        header.copy_from_slice(&bytes[..8]);
+        let header = u64::from_le_bytes(header);
+        if header >> 32 != MAGIC {
+            return Err(Error::corrupt(format!(
+                "FSST symbol table has magic {:08x}, expected {MAGIC:08x}",
+                header >> 32
+            )));
+        }
+        let n = (header & 0xff) as usize;
+        let terminator = ((header >> 8) & 0xff) as u8;
+        let suffix_lim = ((header >> 16) & 0xff) as u8;
+        let compressed = (header >> 24) & 0xff != 0;
+        let lengths_at = 8 + 8 * n;
+        let lengths = bytes
+            .get(lengths_at..lengths_at + n)
+            .ok_or_else(|| Error::corrupt("FSST symbol table is too short for its symbols"))?;
+        let mut symbols = Vec::with_capacity(n);
+        for (index, &length) in lengths.iter().enumerate() {
+            if !(1..=8).contains(&length) {
+                return Err(Error::corrupt(format!(
+                    "FSST symbol {index} has length {length}"
+                )));
+            }
+            let at = 8 + 8 * index;
+            symbols.push(bytes[at..at + usize::from(length)].to_vec());
+        }
+        Ok(Self {
+            compressed,
+            symbols,
+            terminator,
+            suffix_lim,
+        })
+    }
+
+    /// Serializes the table (2312 bytes).
+    pub fn serialize(&self) -> Vec<u8> {
+        let mut out = vec![0u8; TABLE_BYTES];
+        let n = self.symbols.len() as u64;
+        let header = (MAGIC << 32)
+            | (u64::from(self.compressed) << 24)
+            | (u64::from(self.suffix_lim) << 16)
+            | (u64::from(self.terminator) << 8)
+            | n;
+        out[..8].copy_from_slice(&header.to_le_bytes());
+        for (index, symbol) in self.symbols.iter().enumerate() {
+            let at = 8 + 8 * index;
+            out[at..at + symbol.len()].copy_from_slice(symbol);
+            out[8 + 8 * self.symbols.len() + index] = symbol.len() as u8;
+        }
+        out
+    }
+
+    /// Decompresses one string, appending to `out`.
+    pub fn decompress_into(&self, codes: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        if !self.compressed {
+            out.extend_from_slice(codes);
+            return Ok(());
+        }
+        let mut at = 0;
+        while let Some(&code) = codes.get(at) {
+            if code == ESCAPE {
+                let literal = codes
+                    .get(at + 1)
+                    .ok_or_else(|| Error::corrupt("FSST string ends with an escape"))?;
+                out.push(*literal);
+                at += 2;
+            } else {
+                let symbol = self.symbols.get(usize::from(code)).ok_or_else(|| {
+                    Error::corrupt(format!(
+                        "FSST code {code} is not in a table of {} symbols",
+                        self.symbols.len()
+                    ))
+                })?;
+                out.extend_from_slice(symbol);
+                at += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Decompresses every value of a variable-width block.
+    pub fn decompress_block(&self, block: DataBlock) -> Result<DataBlock> {
+        let DataBlock::Variable {
+            offsets,
+            offset_bits,
+            data,
+            num_values,
+        } = block
+        else {
+            return Err(Error::corrupt("FSST values are not variable-width"));
+        };
+        let width = (offset_bits / 8) as usize;
+        let read = |i: usize| -> Result<usize> {
+            let word = offsets
+                .get(i * width..(i + 1) * width)
+                .ok_or_else(|| Error::corrupt("FSST offsets are short"))?;
+            let mut full = [0u8; 8];
+            full[..width].copy_from_slice(word);
+            usize::try_from(u64::from_le_bytes(full)).map_err(|_| Error::corrupt("offset"))
+        };
+        let mut out = Vec::with_capacity(data.len() * 3);
+        let mut new_offsets = Vec::with_capacity((num_values + 1) * width);
+        let push = |offsets: &mut Vec<u8>, value: usize| {
+            if width == 4 {
+                offsets.extend_from_slice(&(value as u32).to_le_bytes());
+            } else {
+                offsets.extend_from_slice(&(value as u64).to_le_bytes());
+            }
+        };
+        push(&mut new_offsets, 0);
+        let mut start = read(0)?;
+        for i in 1..=num_values {
+            let end = read(i)?;
+            let codes = data
+                .get(start..end)
+                .ok_or_else(|| Error::corrupt("FSST offsets point outside their data"))?;
+            self.decompress_into(codes, &mut out)?;
+            if width == 4 && out.len() > u32::MAX as usize {
+                return Err(Error::not_supported(
+                    "more than 4 GiB of strings in one page",
+                ));
+            }
+            push(&mut new_offsets, out.len());
+            start = end;
+        }
+        Ok(DataBlock::Variable {
+            offsets: Bytes::from(new_offsets),
+            offset_bits,
+            data: Bytes::from(out),
+            num_values,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_symbols_and_escapes() {
+        let table = SymbolTable {
+            compressed: true,
+            symbols: vec![
+                b"user-".to_vec(),
+                b"0@exampl".to_vec(),
+                b"e.".to_vec(),
+                b"com".to_vec(),
+            ],
+            terminator: 0,
+            suffix_lim: 0,
+        };
+        let bytes = table.serialize();
+        assert_eq!(bytes.len(), TABLE_BYTES);
+        assert_eq!(&bytes[..8], &[4, 0, 0, 1, 0x54, 0x53, 0x53, 0x46]);
+        // Lengths follow the 4 symbols directly.
+        assert_eq!(&bytes[40..44], &[5, 8, 2, 3]);
+        let parsed = SymbolTable::parse(&bytes).unwrap();
+        assert_eq!(parsed, table);
+        let mut out = Vec::new();
+        parsed
+            .decompress_into(&[0, 1, 2, 3, ESCAPE, b'!'], &mut out)
+            .unwrap();
+        assert_eq!(out, b"user-0@example.com!");
+        assert!(parsed.decompress_into(&[9], &mut out).is_err());
+        assert!(parsed.decompress_into(&[ESCAPE], &mut out).is_err());
+    }
+
+    #[test]
+    fn switched_off_tables_copy_bytes() {
+        let mut bytes = vec![0u8; TABLE_BYTES];
+        bytes[4..8].copy_from_slice(&[0x54, 0x53, 0x53, 0x46]);
+        let table = SymbolTable::parse(&bytes).unwrap();
+        assert!(!table.compressed);
+        let mut out = Vec::new();
+        table.decompress_into(&[255, 1, 2], &mut out).unwrap();
+        assert_eq!(out, vec![255, 1, 2]);
+    }
+}

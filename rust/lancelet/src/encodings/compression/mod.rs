@@ -1,0 +1,12 @@
+//! The compressive encodings of formats 2.1 and 2.2 (`lance.encodings21.CompressiveEncoding`).
+
+pub mod bitpacking;
+pub mod block;
+pub mod bss;
+pub mod decode;
+pub mod fastlanes;
+pub mod fsst;
+pub mod rle;
+pub mod variable;
+
+pub use block::DataBlock;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use arrow_array::Array;
 use arrow_schema::{DataType, Field, Fields};
-use common::{Random, array_of};
+use common::{Random, array_with_null_structs};
 use lancelet::encodings::structural::repdef::{assemble, shred};
 
 fn item(data_type: DataType, nullable: bool) -> Arc<Field> {
@@ -78,7 +78,7 @@ fn shred_then_assemble_is_the_identity() {
             (5, 4, 0),
         ] {
             let mut random = Random(seed * 100 + type_index as u64);
-            let array = array_of(&data_type, len, nulls, &mut random);
+            let array = array_with_null_structs(&data_type, len, nulls, &mut random);
             let field = Field::new("f", data_type.clone(), true);
             let leaves = shred(&array).unwrap();
             for leaf in &leaves {

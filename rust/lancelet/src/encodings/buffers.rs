@@ -1,7 +1,8 @@
 //! Helpers shared by the decoders: consuming fetched byte ranges in plan order, and turning
 //! bytes into Arrow buffers.
 
-use arrow_buffer::{BooleanBuffer, BooleanBufferBuilder, Buffer, MutableBuffer};
+use arrow_buffer::{BooleanBuffer, BooleanBufferBuilder, Buffer, MutableBuffer, NullBuffer};
+use arrow_data::ArrayData;
 use bytes::Bytes;
 
 use crate::error::{Error, Result};
@@ -73,6 +74,27 @@ pub fn concat_bits(pieces: Vec<(Bytes, usize, usize)>) -> Result<BooleanBuffer> 
         builder.append_packed_range(*offset..offset + len, bytes);
     }
     Ok(builder.finish())
+}
+
+/// Adds a validity bitmap to array data (combined with the nulls it already has).
+///
+/// Array data may start at a bit offset (sliced booleans do); its null bitmap must then cover
+/// the same offset, so the new bitmap is shifted to match.
+pub fn attach_nulls(data: ArrayData, nulls: Option<NullBuffer>) -> Result<ArrayData> {
+    let Some(nulls) = nulls else {
+        return Ok(data);
+    };
+    let combined = NullBuffer::union(Some(&nulls), data.nulls()).unwrap_or(nulls);
+    let offset = data.offset();
+    let aligned = if offset == 0 {
+        combined
+    } else {
+        let mut bits = BooleanBufferBuilder::new(offset + combined.len());
+        bits.append_n(offset, true);
+        bits.append_buffer(combined.inner());
+        NullBuffer::new(bits.finish().slice(offset, combined.len()))
+    };
+    Ok(data.into_builder().nulls(Some(aligned)).build()?)
 }
 
 /// Converts a row count from the file into `usize`, failing cleanly on 32-bit overflow.

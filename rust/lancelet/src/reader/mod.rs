@@ -2,6 +2,8 @@
 //! batches of chosen columns and rows.
 
 mod blocking;
+mod fields;
+mod fields_structural;
 mod fields_v2_0;
 mod paging;
 pub mod projection;
@@ -24,7 +26,7 @@ pub use blocking::BlockingBatchReader;
 pub use projection::Projection;
 pub use scan::{BatchStream, RowSelection, Scan};
 
-use fields_v2_0::FieldReader;
+use fields::FieldReader;
 
 /// An opened Lance file. Cheap to clone and share between tasks: clones share the metadata and
 /// the underlying reader.
@@ -86,11 +88,17 @@ impl FileReader {
             }
         };
         let fields = match metadata.version {
-            FileVersion::V2_0 => Ok(fields_v2_0::Builder::new(&metadata).build_all()?),
-            version => Err(format!(
-                "reading the data of format {version} files is not implemented yet \
-                 (the metadata and schema can be read)"
-            )),
+            FileVersion::V2_0 => Ok(fields_v2_0::Builder::new(&metadata)
+                .build_all()?
+                .into_iter()
+                .map(FieldReader::V2_0)
+                .collect()),
+            _ => match fields_structural::build_all(&metadata) {
+                Ok(readers) => Ok(readers.into_iter().map(FieldReader::Structural).collect()),
+                // The metadata stays readable even when some page uses a feature we lack.
+                Err(Error::NotSupported { message, .. }) => Err(message),
+                Err(error) => return Err(error),
+            },
         };
         Ok(Self {
             inner: Arc::new(Inner {

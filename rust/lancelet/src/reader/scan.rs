@@ -18,7 +18,7 @@ use futures::future::try_join_all;
 use futures::stream::{self, BoxStream};
 use futures::{FutureExt, Stream, StreamExt};
 
-use super::fields_v2_0::FieldReader;
+use super::fields::FieldReader;
 use super::projection::{self, Projection};
 use super::{BlockingBatchReader, FileReader};
 use crate::error::{Error, Result};

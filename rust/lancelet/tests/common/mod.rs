@@ -87,7 +87,28 @@ fn strings(random: &mut Random, len: usize, nulls: u64) -> Vec<Option<String>> {
 }
 
 /// An array of `data_type` with `len` values, about one null in `nulls` (0: no nulls).
+/// Structs are never null (format 2.0 cannot store null structs).
 pub fn array_of(data_type: &DataType, len: usize, nulls: u64, random: &mut Random) -> ArrayRef {
+    generate(data_type, len, nulls, random, false)
+}
+
+/// Like [`array_of`], with null structs too (formats 2.1 and later).
+pub fn array_with_null_structs(
+    data_type: &DataType,
+    len: usize,
+    nulls: u64,
+    random: &mut Random,
+) -> ArrayRef {
+    generate(data_type, len, nulls, random, true)
+}
+
+fn generate(
+    data_type: &DataType,
+    len: usize,
+    nulls: u64,
+    random: &mut Random,
+    struct_nulls: bool,
+) -> ArrayRef {
     use DataType::*;
     match data_type {
         Null => Arc::new(NullArray::new(len)),
@@ -188,11 +209,12 @@ pub fn array_of(data_type: &DataType, len: usize, nulls: u64, random: &mut Rando
             )
         }
         FixedSizeList(item, size) => {
-            let items = array_of(
+            let items = generate(
                 item.data_type(),
                 len * *size as usize,
                 if item.is_nullable() { 7 } else { 0 },
                 random,
+                struct_nulls,
             );
             Arc::new(
                 FixedSizeListArray::try_new(
@@ -215,11 +237,12 @@ pub fn array_of(data_type: &DataType, len: usize, nulls: u64, random: &mut Rando
                 };
                 offsets.push(offsets[i] + n);
             }
-            let items = array_of(
+            let items = generate(
                 item.data_type(),
                 offsets[len],
                 if item.is_nullable() { 5 } else { 0 },
                 random,
+                struct_nulls,
             );
             if matches!(data_type, List(_)) {
                 let offsets: Vec<i32> = offsets.iter().map(|&o| o as i32).collect();
@@ -249,21 +272,24 @@ pub fn array_of(data_type: &DataType, len: usize, nulls: u64, random: &mut Rando
             let children = fields
                 .iter()
                 .map(|f| {
-                    array_of(
+                    generate(
                         f.data_type(),
                         len,
                         if f.is_nullable() { nulls.max(4) } else { 0 },
                         random,
+                        struct_nulls,
                     )
                 })
                 .collect();
-            Arc::new(
-                StructArray::try_new(fields.clone(), children, validity(random, len, nulls))
-                    .unwrap(),
-            )
+            let struct_validity = if struct_nulls {
+                validity(random, len, nulls)
+            } else {
+                None
+            };
+            Arc::new(StructArray::try_new(fields.clone(), children, struct_validity).unwrap())
         }
         Dictionary(key, value) => {
-            let values = array_of(value, 5, 0, random);
+            let values = generate(value, 5, 0, random, struct_nulls);
             let keys: Vec<Option<u64>> = (0..len)
                 .map(|_| (nulls == 0 || !random.one_in(nulls)).then(|| random.below(5)))
                 .collect();
@@ -294,12 +320,13 @@ pub fn array_of(data_type: &DataType, len: usize, nulls: u64, random: &mut Rando
                 offsets.push(offsets[i] + n);
             }
             let count = offsets[len] as usize;
-            let keys = array_of(kv[0].data_type(), count, 0, random);
-            let values = array_of(
+            let keys = generate(kv[0].data_type(), count, 0, random, struct_nulls);
+            let values = generate(
                 kv[1].data_type(),
                 count,
                 if kv[1].is_nullable() { 4 } else { 0 },
                 random,
+                struct_nulls,
             );
             let entries_array = StructArray::try_new(kv.clone(), vec![keys, values], None).unwrap();
             Arc::new(

@@ -66,6 +66,205 @@ impl DataBlock {
         }
     }
 
+    /// Joins blocks of the same shape (for example the chunks of a page) into one.
+    pub fn concat(blocks: Vec<DataBlock>) -> Result<DataBlock> {
+        let mut blocks = blocks.into_iter();
+        let Some(first) = blocks.next() else {
+            return Err(Error::internal("no blocks to join"));
+        };
+        let rest: Vec<DataBlock> = blocks.collect();
+        if rest.is_empty() {
+            return Ok(first);
+        }
+        let all: Vec<DataBlock> = std::iter::once(first).chain(rest).collect();
+        let num_values: usize = all.iter().map(DataBlock::num_values).sum();
+        match &all[0] {
+            DataBlock::Fixed { bits_per_value, .. } => {
+                let bits = *bits_per_value;
+                if bits.is_multiple_of(8) {
+                    let mut data = Vec::with_capacity(num_values * (bits / 8) as usize);
+                    for block in &all {
+                        let DataBlock::Fixed {
+                            data: part,
+                            bits_per_value,
+                            num_values,
+                        } = block
+                        else {
+                            return Err(Error::corrupt("chunks of one page have different shapes"));
+                        };
+                        if *bits_per_value != bits {
+                            return Err(Error::corrupt("chunks of one page have different widths"));
+                        }
+                        let len = num_values * (bits / 8) as usize;
+                        data.extend_from_slice(
+                            part.get(..len)
+                                .ok_or_else(|| Error::corrupt("short chunk"))?,
+                        );
+                    }
+                    Ok(DataBlock::Fixed {
+                        data: Bytes::from(data),
+                        bits_per_value: bits,
+                        num_values,
+                    })
+                } else if bits == 1 {
+                    let mut builder = arrow_buffer::BooleanBufferBuilder::new(num_values);
+                    for block in &all {
+                        let DataBlock::Fixed {
+                            data: part,
+                            bits_per_value: 1,
+                            num_values,
+                        } = block
+                        else {
+                            return Err(Error::corrupt("chunks of one page have different shapes"));
+                        };
+                        if part.len() * 8 < *num_values {
+                            return Err(Error::corrupt("short bitmap chunk"));
+                        }
+                        builder.append_packed_range(0..*num_values, part);
+                    }
+                    let bits = builder.finish();
+                    Ok(DataBlock::Fixed {
+                        data: Bytes::from(bits.sliced().as_slice().to_vec()),
+                        bits_per_value: 1,
+                        num_values,
+                    })
+                } else {
+                    Err(Error::not_supported(format!("joining {bits}-bit values")))
+                }
+            }
+            DataBlock::Variable { offset_bits, .. } => {
+                let bits = *offset_bits;
+                let width = (bits / 8) as usize;
+                let mut offsets = Vec::with_capacity((num_values + 1) * width);
+                let mut data = Vec::new();
+                let push = |offsets: &mut Vec<u8>, value: u64| {
+                    if width == 4 {
+                        offsets.extend_from_slice(&(value as u32).to_le_bytes());
+                    } else {
+                        offsets.extend_from_slice(&value.to_le_bytes());
+                    }
+                };
+                push(&mut offsets, 0);
+                for block in &all {
+                    let DataBlock::Variable {
+                        offsets: part_offsets,
+                        offset_bits,
+                        data: part,
+                        num_values,
+                    } = block
+                    else {
+                        return Err(Error::corrupt("chunks of one page have different shapes"));
+                    };
+                    if *offset_bits != bits {
+                        return Err(Error::corrupt(
+                            "chunks of one page have different offset widths",
+                        ));
+                    }
+                    let read = |i: usize| -> Result<usize> {
+                        let word = part_offsets
+                            .get(i * width..(i + 1) * width)
+                            .ok_or_else(|| Error::corrupt("short offsets"))?;
+                        let mut full = [0u8; 8];
+                        full[..width].copy_from_slice(word);
+                        usize::try_from(u64::from_le_bytes(full))
+                            .map_err(|_| Error::corrupt("offset"))
+                    };
+                    let start = read(0)?;
+                    for i in 1..=*num_values {
+                        let end = read(i)?;
+                        if end < start || end > part.len() {
+                            return Err(Error::corrupt("variable-width offsets out of range"));
+                        }
+                        push(&mut offsets, (data.len() + end - start) as u64);
+                    }
+                    let end = read(*num_values)?;
+                    data.extend_from_slice(&part[start..end]);
+                    if width == 4 && data.len() > u32::MAX as usize {
+                        return Err(Error::not_supported(
+                            "more than 4 GiB of values in one read",
+                        ));
+                    }
+                }
+                Ok(DataBlock::Variable {
+                    offsets: Bytes::from(offsets),
+                    offset_bits: bits,
+                    data: Bytes::from(data),
+                    num_values,
+                })
+            }
+            DataBlock::FixedSizeList { dimension, .. } => {
+                let dimension = *dimension;
+                let mut items = Vec::with_capacity(all.len());
+                let mut validity: Option<arrow_buffer::BooleanBufferBuilder> = None;
+                let any_validity = all.iter().any(|b| {
+                    matches!(
+                        b,
+                        DataBlock::FixedSizeList {
+                            item_validity: Some(_),
+                            ..
+                        }
+                    )
+                });
+                if any_validity {
+                    validity = Some(arrow_buffer::BooleanBufferBuilder::new(
+                        num_values * dimension,
+                    ));
+                }
+                for block in all {
+                    let DataBlock::FixedSizeList {
+                        dimension: d,
+                        items: part,
+                        item_validity,
+                        ..
+                    } = block
+                    else {
+                        return Err(Error::corrupt("chunks of one page have different shapes"));
+                    };
+                    if d != dimension {
+                        return Err(Error::corrupt(
+                            "chunks of one page have different dimensions",
+                        ));
+                    }
+                    if let Some(builder) = validity.as_mut() {
+                        match item_validity {
+                            Some(bits) => builder.append_buffer(&bits),
+                            None => builder.append_n(part.num_values(), true),
+                        }
+                    }
+                    items.push(*part);
+                }
+                Ok(DataBlock::FixedSizeList {
+                    dimension,
+                    items: Box::new(DataBlock::concat(items)?),
+                    item_validity: validity.map(|mut b| b.finish()),
+                    num_values,
+                })
+            }
+            DataBlock::Struct { children, .. } => {
+                let width = children.len();
+                let mut columns: Vec<Vec<DataBlock>> = (0..width).map(|_| Vec::new()).collect();
+                for block in all {
+                    let DataBlock::Struct { children, .. } = block else {
+                        return Err(Error::corrupt("chunks of one page have different shapes"));
+                    };
+                    if children.len() != width {
+                        return Err(Error::corrupt("chunks of one page have different children"));
+                    }
+                    for (column, child) in columns.iter_mut().zip(children) {
+                        column.push(child);
+                    }
+                }
+                Ok(DataBlock::Struct {
+                    children: columns
+                        .into_iter()
+                        .map(DataBlock::concat)
+                        .collect::<Result<_>>()?,
+                    num_values,
+                })
+            }
+        }
+    }
+
     /// A fixed-width block's values as u64s (for indices and levels of up to 64 bits).
     pub fn to_u64s(&self) -> Result<Vec<u64>> {
         let DataBlock::Fixed {

@@ -172,21 +172,22 @@ pub fn miniblock(
                 .checked_mul(dimension)
                 .ok_or_else(|| Error::corrupt("fixed-size list item count overflows"))?;
             let values_encoding = child(&list.values, "fixed-size list")?;
-            let value_buffers = miniblock_buffer_count(values_encoding)?;
-            let items = miniblock(values_encoding, buffers, items_count)?;
-            let item_validity = if list.has_validity {
-                let bits = buffer(buffers, value_buffers)?;
+            // With item nulls, the items' validity bitmap comes first, then the items.
+            let (item_validity, item_buffers) = if list.has_validity {
+                let bits = buffer(buffers, 0)?;
                 if bits.len() * 8 < items_count {
                     return Err(Error::corrupt("fixed-size list item validity is short"));
                 }
-                Some(arrow_buffer::BooleanBuffer::new(
+                let validity = arrow_buffer::BooleanBuffer::new(
                     arrow_buffer::Buffer::from(bits),
                     0,
                     items_count,
-                ))
+                );
+                (Some(validity), buffers.get(1..).unwrap_or_default())
             } else {
-                None
+                (None, buffers)
             };
+            let items = miniblock(values_encoding, item_buffers, items_count)?;
             Ok(DataBlock::FixedSizeList {
                 dimension,
                 items: Box::new(items),
@@ -214,7 +215,10 @@ fn packed_struct(
     buffers: &[Bytes],
     num_values: usize,
 ) -> Result<DataBlock> {
-    if bits_per_value.iter().any(|b| !b.is_multiple_of(8) || *b == 0) {
+    if bits_per_value
+        .iter()
+        .any(|b| !b.is_multiple_of(8) || *b == 0)
+    {
         return Err(Error::not_supported(
             "packed struct children that are not whole bytes",
         ));

@@ -58,7 +58,7 @@ pub fn encode_chunk(data: &[u8], offsets: &[u64], bits: u64) -> Result<Vec<u8>> 
         }
     }
     out.extend_from_slice(&data[first as usize..last as usize]);
-    while out.len() % width != 0 {
+    while !out.len().is_multiple_of(width) {
         out.push(PAD);
     }
     Ok(out)

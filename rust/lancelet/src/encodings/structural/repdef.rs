@@ -39,6 +39,7 @@ use arrow_array::{Array, ArrayRef, GenericListArray, OffsetSizeTrait, StructArra
 use arrow_buffer::{BooleanBuffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{DataType, Field, FieldRef, Fields};
 
+use crate::encodings::buffers::attach_nulls;
 use crate::error::{Error, Result};
 use crate::format::pb::v2_1::RepDefLayer;
 
@@ -625,15 +626,17 @@ impl Partial {
         }
     }
 
-    /// The validity of the current slots at an item layer.
+    /// The validity of the current slots at an item layer: a slot is null when it is null at
+    /// this layer or at an enclosing item layer (its definition level is this layer's first
+    /// code or above). `None` when every slot is valid.
     fn item_validity(&self, codes: Codes) -> Option<NullBuffer> {
-        if codes.null == 0 {
+        if !self.slots.iter().any(|&e| self.def(e) >= codes.first) {
             return None;
         }
         let valid: BooleanBuffer = self
             .slots
             .iter()
-            .map(|&e| self.def(e) < codes.null)
+            .map(|&e| self.def(e) < codes.first)
             .collect();
         Some(NullBuffer::new(valid))
     }
@@ -646,10 +649,12 @@ impl Partial {
                 "the innermost rep/def layer of a leaf is a list",
             ));
         }
-        if let Some(nulls) = self.item_validity(codes) {
-            let data = self.array.to_data();
-            let combined = NullBuffer::union(Some(&nulls), data.nulls());
-            self.array = arrow_array::make_array(data.into_builder().nulls(combined).build()?);
+        // Null-typed arrays are all null already and cannot carry a validity bitmap.
+        if let Some(nulls) = self
+            .item_validity(codes)
+            .filter(|_| !matches!(self.array.data_type(), DataType::Null))
+        {
+            self.array = arrow_array::make_array(attach_nulls(self.array.to_data(), Some(nulls))?);
         }
         self.next_layer += 1;
         Ok(self)

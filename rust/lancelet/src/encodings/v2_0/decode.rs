@@ -26,7 +26,7 @@ use arrow_data::{ArrayData, ArrayDataBuilder};
 use arrow_schema::DataType;
 use bytes::Bytes;
 
-use crate::encodings::buffers::{Fetched, concat_bits, concat_bytes, to_usize};
+use crate::encodings::buffers::{Fetched, attach_nulls, concat_bits, concat_bytes, to_usize};
 use crate::encodings::general::{Scheme, decompress};
 use crate::error::{Error, Result};
 use crate::format::BufferRange;
@@ -453,7 +453,7 @@ impl Node {
                     None => None,
                 };
                 let data = values.decode(data_type, ranges, total, first, second)?;
-                with_nulls(data, nulls)
+                attach_nulls(data, nulls)
             }
             Node::AllNull => Ok(new_null_array(data_type, len).to_data()),
             Node::Binary(binary) => binary.decode(data_type, ranges, total, len, first, second),
@@ -718,15 +718,6 @@ fn decode_flat(
         .add_buffer(concat_bytes(pieces))
         .align_buffers(true)
         .build()?)
-}
-
-/// Adds a validity bitmap to decoded values (combined with any nulls they already have).
-fn with_nulls(data: ArrayData, nulls: Option<NullBuffer>) -> Result<ArrayData> {
-    let Some(nulls) = nulls else {
-        return Ok(data);
-    };
-    let combined = NullBuffer::union(Some(&nulls), data.nulls());
-    Ok(data.into_builder().nulls(combined).build()?)
 }
 
 /// Builds the rows of a dictionary page from its keys and items.

@@ -1,0 +1,461 @@
+//! Full-zip pages: large values stored one after another, each with its levels.
+//!
+//! Buffer 0 holds one record per level entry: `[control word][value]`. The control word is
+//! `rep << bits_def | def` in 1, 2 or 4 bytes (none when the page has no levels). Entries that
+//! carry no value (null or empty lists) have only the control word. Fixed-width values always
+//! take their full width (null values are zero-filled; a fixed-size list with item nulls starts
+//! with its items' validity bitmap). Variable-width values are `[length as u32 or u64][bytes]`,
+//! and null values have no value part.
+//!
+//! Buffer 1, the repetition index, exists when the page has lists or variable-width values: the
+//! byte offset of each row's first record plus the total, each in 1, 2, 4 or 8 bytes (the
+//! width is the buffer size divided by rows + 1). Without it, row i starts at
+//! `i · (control word + value width)`.
+
+use std::ops::Range;
+
+use arrow_buffer::BooleanBufferBuilder;
+use arrow_schema::DataType;
+use bytes::Bytes;
+
+use crate::encodings::compression::DataBlock;
+use crate::encodings::compression::decode::FullZipValues;
+use crate::encodings::structural::page::{PageContext, leaf_levels};
+use crate::encodings::structural::repdef::LeafLevels;
+use crate::error::{Error, Result};
+use crate::format::pb::v2_1 as pb;
+use crate::format::{BufferRange, FileVersion};
+
+/// A full-zip page; see the module docs.
+#[derive(Debug)]
+pub struct FullZipPage {
+    ctx: PageContext,
+    bits_rep: u32,
+    bits_def: u32,
+    control_bytes: usize,
+    values: Values,
+    data: BufferRange,
+    rep_index: Option<BufferRange>,
+}
+
+#[derive(Debug)]
+enum Values {
+    /// Fixed-width values of `bytes` bytes (a fixed-size list: `dimension` items of
+    /// `item_bits`, after an item bitmap if `item_validity`).
+    Fixed {
+        bytes: usize,
+        item_bits: u64,
+        dimension: Option<usize>,
+        item_validity: bool,
+    },
+    /// Variable-width values with `offset_bytes`-byte lengths.
+    Variable {
+        offset_bytes: usize,
+        decoder: FullZipValues,
+    },
+}
+
+impl FullZipPage {
+    /// Checks the layout against the page's buffers.
+    pub fn new(
+        layout: &pb::FullZipLayout,
+        buffers: &[BufferRange],
+        num_rows: u64,
+        leaf_type: &DataType,
+        version: FileVersion,
+    ) -> Result<Self> {
+        let ctx = PageContext::new(&layout.layers, leaf_type, num_rows, version)?;
+        let (bits_rep, bits_def) = (layout.bits_rep, layout.bits_def);
+        if bits_rep > 16 || bits_def > 16 {
+            return Err(Error::corrupt("full-zip control words wider than 32 bits"));
+        }
+        let control_bytes = match bits_rep + bits_def {
+            0 => 0,
+            1..=8 => 1,
+            9..=16 => 2,
+            _ => 4,
+        };
+        let encoding = layout
+            .value_compression
+            .as_ref()
+            .ok_or_else(|| Error::corrupt("full-zip page has no value compression"))?;
+        let values = match layout.details {
+            Some(pb::full_zip_layout::Details::BitsPerValue(bits)) => {
+                if bits == 0 || !bits.is_multiple_of(8) {
+                    return Err(Error::not_supported(format!(
+                        "full-zip values of {bits} bits"
+                    )));
+                }
+                let (item_bits, dimension, item_validity) = fixed_shape(encoding)?;
+                Values::Fixed {
+                    bytes: (bits / 8) as usize,
+                    item_bits,
+                    dimension,
+                    item_validity,
+                }
+            }
+            Some(pb::full_zip_layout::Details::BitsPerOffset(bits)) => Values::Variable {
+                offset_bytes: match bits {
+                    32 => 4,
+                    64 => 8,
+                    other => {
+                        return Err(Error::corrupt(format!("full-zip lengths of {other} bits")));
+                    }
+                },
+                decoder: FullZipValues::parse(encoding)?,
+            },
+            None => {
+                return Err(Error::corrupt(
+                    "full-zip page has neither value nor offset width",
+                ));
+            }
+        };
+        let data = *buffers
+            .first()
+            .ok_or_else(|| Error::corrupt("full-zip page has no data buffer"))?;
+        let needs_index = ctx.has_rep() || matches!(values, Values::Variable { .. });
+        let rep_index = if needs_index {
+            Some(
+                *buffers
+                    .get(1)
+                    .ok_or_else(|| Error::corrupt("full-zip page has no repetition index"))?,
+            )
+        } else {
+            None
+        };
+        if let Values::Fixed { bytes, .. } = &values
+            && rep_index.is_none()
+        {
+            let expected = num_rows.saturating_mul((control_bytes + bytes) as u64);
+            if data.size != expected {
+                return Err(Error::corrupt(format!(
+                    "full-zip page of {num_rows} rows should have {expected} bytes, has {}",
+                    data.size
+                )));
+            }
+        }
+        Ok(Self {
+            ctx,
+            bits_rep,
+            bits_def,
+            control_bytes,
+            values,
+            data,
+            rep_index,
+        })
+    }
+
+    fn index_width(&self, index: &BufferRange) -> Result<u64> {
+        let entries = self.ctx.num_rows + 1;
+        if !index.size.is_multiple_of(entries) {
+            return Err(Error::corrupt(
+                "full-zip repetition index has a partial entry",
+            ));
+        }
+        match index.size / entries {
+            width @ (1 | 2 | 4 | 8) => Ok(width),
+            other => Err(Error::corrupt(format!(
+                "full-zip repetition index entries of {other} bytes"
+            ))),
+        }
+    }
+
+    fn is_whole(&self, ranges: &[Range<u64>]) -> bool {
+        matches!(ranges, [only] if only.start == 0 && only.end == self.ctx.num_rows)
+    }
+
+    /// Round 1: the rows' bytes (fixed width without an index), or their index entries, or for
+    /// whole pages both buffers.
+    pub fn plan(&self, ranges: &[Range<u64>]) -> Result<Vec<Range<u64>>> {
+        match (&self.rep_index, &self.values) {
+            (None, Values::Fixed { bytes, .. }) => {
+                let stride = (self.control_bytes + bytes) as u64;
+                Ok(ranges
+                    .iter()
+                    .map(|r| {
+                        self.data.position + r.start * stride..self.data.position + r.end * stride
+                    })
+                    .collect())
+            }
+            (Some(index), _) if self.is_whole(ranges) => Ok(vec![index.range(), self.data.range()]),
+            (Some(index), _) => {
+                let width = self.index_width(index)?;
+                Ok(ranges
+                    .iter()
+                    .map(|r| index.position + r.start * width..index.position + (r.end + 1) * width)
+                    .collect())
+            }
+            (None, Values::Variable { .. }) => {
+                Err(Error::internal("variable full-zip page without an index"))
+            }
+        }
+    }
+
+    /// Round 2: the rows' bytes located by their index entries.
+    pub fn plan_second(&self, ranges: &[Range<u64>], first: &[Bytes]) -> Result<Vec<Range<u64>>> {
+        let Some(index) = &self.rep_index else {
+            return Ok(Vec::new());
+        };
+        if self.is_whole(ranges) {
+            return Ok(Vec::new());
+        }
+        let width = self.index_width(index)?;
+        ranges
+            .iter()
+            .zip(first)
+            .map(|(_, entries)| {
+                let offsets = read_offsets(entries, width)?;
+                let (Some(&start), Some(&end)) = (offsets.first(), offsets.last()) else {
+                    return Err(Error::corrupt("full-zip index entries are missing"));
+                };
+                if start > end || end > self.data.size {
+                    return Err(Error::corrupt(
+                        "full-zip index points outside the data buffer",
+                    ));
+                }
+                Ok(self.data.position + start..self.data.position + end)
+            })
+            .collect()
+    }
+
+    /// Decodes the records of the rows of `ranges`.
+    pub fn decode(
+        &self,
+        ranges: &[Range<u64>],
+        first: &[Bytes],
+        second: &[Bytes],
+    ) -> Result<LeafLevels> {
+        let pieces: Vec<(Bytes, u64)> = match &self.rep_index {
+            None => first
+                .iter()
+                .cloned()
+                .zip(ranges.iter().map(|r| r.end - r.start))
+                .collect(),
+            Some(_) if self.is_whole(ranges) => {
+                let data = first
+                    .get(1)
+                    .cloned()
+                    .ok_or_else(|| Error::internal("data missing"))?;
+                vec![(data, self.ctx.num_rows)]
+            }
+            Some(_) => second
+                .iter()
+                .cloned()
+                .zip(ranges.iter().map(|r| r.end - r.start))
+                .collect(),
+        };
+        let mut records = Records::default();
+        for (bytes, rows) in pieces {
+            self.parse(&bytes, rows, &mut records)?;
+        }
+        let values = self
+            .values_block(&mut records)?
+            .into_array(&self.ctx.leaf_type)?;
+        let rep = (self.bits_rep > 0).then_some(records.rep);
+        let def = (self.bits_def > 0).then_some(records.def);
+        leaf_levels(&self.ctx, rep, def, values, records.entries)
+    }
+
+    /// Parses the records of `rows` rows from `bytes`.
+    fn parse(&self, bytes: &Bytes, rows: u64, records: &mut Records) -> Result<()> {
+        let max_rep = self.ctx.codes.max_rep;
+        let def_mask = (1u32 << self.bits_def) - 1;
+        let mut at = 0usize;
+        let mut rows_seen = 0u64;
+        while at < bytes.len() {
+            let (rep, def) = if self.control_bytes == 0 {
+                (0, 0)
+            } else {
+                let word = bytes
+                    .get(at..at + self.control_bytes)
+                    .ok_or_else(|| Error::corrupt("full-zip record is cut short"))?;
+                let mut full = [0u8; 4];
+                full[..self.control_bytes].copy_from_slice(word);
+                let word = u32::from_le_bytes(full);
+                at += self.control_bytes;
+                ((word >> self.bits_def) as u16, (word & def_mask) as u16)
+            };
+            if max_rep == 0 || rep == max_rep {
+                rows_seen += 1;
+            }
+            records.rep.push(rep);
+            records.def.push(def);
+            records.entries += 1;
+            if def > self.ctx.max_visible_def {
+                continue;
+            }
+            match &self.values {
+                Values::Fixed { bytes: width, .. } => {
+                    let value = bytes
+                        .get(at..at + width)
+                        .ok_or_else(|| Error::corrupt("full-zip value is cut short"))?;
+                    records.fixed.extend_from_slice(value);
+                    at += width;
+                }
+                Values::Variable {
+                    offset_bytes,
+                    decoder,
+                } => {
+                    if def == 0 {
+                        let word = bytes
+                            .get(at..at + offset_bytes)
+                            .ok_or_else(|| Error::corrupt("full-zip length is cut short"))?;
+                        let mut full = [0u8; 8];
+                        full[..*offset_bytes].copy_from_slice(word);
+                        at += offset_bytes;
+                        let len = usize::try_from(u64::from_le_bytes(full))
+                            .map_err(|_| Error::corrupt("full-zip value too long"))?;
+                        let stored = bytes
+                            .get(at..at.saturating_add(len))
+                            .ok_or_else(|| Error::corrupt("full-zip value is cut short"))?;
+                        decoder.decode_value(stored, &mut records.variable)?;
+                        at += len;
+                    }
+                    records.ends.push(records.variable.len() as u64);
+                }
+            }
+            records.visible += 1;
+        }
+        if rows_seen != rows {
+            return Err(Error::corrupt(format!(
+                "full-zip bytes hold {rows_seen} rows, expected {rows}"
+            )));
+        }
+        Ok(())
+    }
+
+    fn values_block(&self, records: &mut Records) -> Result<DataBlock> {
+        let num_values = records.visible;
+        match &self.values {
+            Values::Variable { offset_bytes, .. } => {
+                let mut offsets = Vec::with_capacity((num_values + 1) * offset_bytes);
+                let push = |offsets: &mut Vec<u8>, value: u64| {
+                    if *offset_bytes == 4 {
+                        offsets.extend_from_slice(&(value as u32).to_le_bytes());
+                    } else {
+                        offsets.extend_from_slice(&value.to_le_bytes());
+                    }
+                };
+                push(&mut offsets, 0);
+                for &end in &records.ends {
+                    if *offset_bytes == 4 && end > u64::from(u32::MAX) {
+                        return Err(Error::not_supported(
+                            "more than 4 GiB of values in one read",
+                        ));
+                    }
+                    push(&mut offsets, end);
+                }
+                Ok(DataBlock::Variable {
+                    offsets: Bytes::from(offsets),
+                    offset_bits: (*offset_bytes * 8) as u32,
+                    data: Bytes::from(std::mem::take(&mut records.variable)),
+                    num_values,
+                })
+            }
+            Values::Fixed {
+                bytes,
+                item_bits,
+                dimension,
+                item_validity,
+            } => {
+                let data = std::mem::take(&mut records.fixed);
+                let Some(dimension) = dimension else {
+                    return Ok(DataBlock::Fixed {
+                        data: Bytes::from(data),
+                        bits_per_value: (*bytes * 8) as u64,
+                        num_values,
+                    });
+                };
+                let bitmap_bytes = if *item_validity {
+                    dimension.div_ceil(8)
+                } else {
+                    0
+                };
+                let item_bytes = (*item_bits / 8) as usize;
+                if bitmap_bytes + dimension * item_bytes != *bytes {
+                    return Err(Error::corrupt(
+                        "full-zip fixed-size list width does not add up",
+                    ));
+                }
+                let mut items = Vec::with_capacity(num_values * dimension * item_bytes);
+                let mut validity =
+                    item_validity.then(|| BooleanBufferBuilder::new(num_values * dimension));
+                for record in data.chunks_exact(*bytes) {
+                    let (bitmap, values) = record.split_at(bitmap_bytes);
+                    if let Some(builder) = validity.as_mut() {
+                        builder.append_packed_range(0..*dimension, bitmap);
+                    }
+                    items.extend_from_slice(values);
+                }
+                Ok(DataBlock::FixedSizeList {
+                    dimension: *dimension,
+                    items: Box::new(DataBlock::Fixed {
+                        data: Bytes::from(items),
+                        bits_per_value: *item_bits,
+                        num_values: num_values * dimension,
+                    }),
+                    item_validity: validity.map(|mut b| b.finish()),
+                    num_values,
+                })
+            }
+        }
+    }
+}
+
+/// Records parsed so far.
+#[derive(Default)]
+struct Records {
+    rep: Vec<u16>,
+    def: Vec<u16>,
+    entries: usize,
+    visible: usize,
+    fixed: Vec<u8>,
+    variable: Vec<u8>,
+    ends: Vec<u64>,
+}
+
+/// Item width, dimension and item-validity flag of a fixed-width full-zip encoding.
+fn fixed_shape(encoding: &pb::CompressiveEncoding) -> Result<(u64, Option<usize>, bool)> {
+    use pb::compressive_encoding::Compression as C;
+    match encoding.compression.as_ref() {
+        Some(C::Flat(flat)) if flat.data.is_none() => Ok((flat.bits_per_value, None, false)),
+        Some(C::FixedSizeList(list)) => {
+            let inner = list
+                .values
+                .as_deref()
+                .and_then(|v| v.compression.as_ref())
+                .ok_or_else(|| Error::corrupt("fixed-size list encoding has no values"))?;
+            let C::Flat(flat) = inner else {
+                return Err(Error::not_supported(
+                    "nested or compressed fixed-size lists in full-zip pages",
+                ));
+            };
+            let dimension = usize::try_from(list.items_per_value)
+                .map_err(|_| Error::corrupt("fixed-size list dimension too large"))?;
+            if !flat.bits_per_value.is_multiple_of(8) {
+                return Err(Error::not_supported(
+                    "full-zip fixed-size lists of sub-byte items",
+                ));
+            }
+            Ok((flat.bits_per_value, Some(dimension), list.has_validity))
+        }
+        _ => Err(Error::not_supported(
+            "this fixed-width encoding in a full-zip page",
+        )),
+    }
+}
+
+fn read_offsets(bytes: &[u8], width: u64) -> Result<Vec<u64>> {
+    let width = width as usize;
+    if !bytes.len().is_multiple_of(width) {
+        return Err(Error::corrupt("full-zip index entries are cut short"));
+    }
+    Ok(bytes
+        .chunks_exact(width)
+        .map(|word| {
+            let mut full = [0u8; 8];
+            full[..width].copy_from_slice(word);
+            u64::from_le_bytes(full)
+        })
+        .collect())
+}

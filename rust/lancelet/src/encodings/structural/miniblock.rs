@@ -1,0 +1,610 @@
+//! Mini-block pages: small values compressed in independent chunks of a few KiB.
+//!
+//! Buffers: 0 the chunk table, 1 the chunks, 2 the dictionary (if any), then the repetition
+//! index (if any). The chunk table has one word per chunk (u16 in 2.1, u32 in 2.2):
+//! `(chunk bytes / 8 - 1) << 4 | log2(values)`, where a log of 0 marks the last chunk, whose
+//! value count is what remains of `num_items`. A chunk is laid out as
+//!
+//! ```text
+//! u16 number of level entries | u16 rep bytes (if rep) | u16 def bytes (if def)
+//! | one size per value buffer (u16 in 2.1, u32 in 2.2) | 0xFE padding to 8
+//! | rep levels, padded to 8 | def levels, padded to 8 | each value buffer, padded to 8
+//! ```
+//!
+//! The repetition index holds two u64 per chunk: the rows that end in the chunk, and the level
+//! entries after the chunk's last row start when that row continues into the next chunk.
+
+use std::ops::Range;
+use std::sync::OnceLock;
+
+use arrow_array::{ArrayRef, UInt32Array};
+use arrow_schema::DataType;
+use bytes::Bytes;
+
+use crate::encodings::compression::DataBlock;
+use crate::encodings::compression::decode;
+use crate::encodings::structural::page::{PageContext, leaf_levels, select_rows};
+use crate::encodings::structural::repdef::LeafLevels;
+use crate::error::{Error, Result};
+use crate::format::pb::v2_1 as pb;
+use crate::format::{BufferRange, FileVersion};
+
+/// A mini-block page; see the module docs.
+#[derive(Debug)]
+pub struct MiniBlockPage {
+    ctx: PageContext,
+    layout: pb::MiniBlockLayout,
+    chunk_table: BufferRange,
+    chunks: BufferRange,
+    dictionary: Option<BufferRange>,
+    rep_index: Option<BufferRange>,
+    meta: OnceLock<Meta>,
+}
+
+/// One chunk's place in buffer 1 and its value count.
+#[derive(Clone, Copy, Debug)]
+struct Chunk {
+    offset: u64,
+    size: u64,
+    num_values: usize,
+}
+
+/// What the page keeps once loaded.
+#[derive(Debug)]
+struct Meta {
+    chunks: Vec<Chunk>,
+    /// Per chunk: the first row that starts in it, and how many start in it.
+    first_row: Vec<u64>,
+    starting: Vec<u64>,
+    /// Per chunk: whether its last row continues into the next chunk.
+    trailer: Vec<bool>,
+    /// Chunks in which at least one row starts, by first row (for binary search).
+    with_rows: Vec<usize>,
+    dictionary: Option<ArrayRef>,
+}
+
+impl MiniBlockPage {
+    /// Checks the layout against the page's buffers.
+    pub fn new(
+        layout: &pb::MiniBlockLayout,
+        buffers: &[BufferRange],
+        num_rows: u64,
+        leaf_type: &DataType,
+        version: FileVersion,
+    ) -> Result<Self> {
+        let ctx = PageContext::new(&layout.layers, leaf_type, num_rows, version)?;
+        match (version, layout.has_large_chunk) {
+            (FileVersion::V2_2, false) => {
+                return Err(Error::corrupt("2.2 mini-block pages must use large chunks"));
+            }
+            (FileVersion::V2_1, true) => {
+                return Err(Error::corrupt(
+                    "2.1 mini-block pages cannot use large chunks",
+                ));
+            }
+            _ => {}
+        }
+        if layout.value_compression.is_none() {
+            return Err(Error::corrupt("mini-block page has no value compression"));
+        }
+        if ctx.has_rep() != layout.rep_compression.is_some() {
+            return Err(Error::corrupt(
+                "mini-block rep levels do not match the page's layers",
+            ));
+        }
+        let buffer = |index: usize| {
+            buffers
+                .get(index)
+                .copied()
+                .ok_or_else(|| Error::corrupt(format!("mini-block page has no buffer {index}")))
+        };
+        let chunk_table = buffer(0)?;
+        let chunks = buffer(1)?;
+        let mut next = 2;
+        let dictionary = if layout.dictionary.is_some() {
+            next += 1;
+            Some(buffer(2)?)
+        } else {
+            None
+        };
+        let rep_index = match layout.repetition_index_depth {
+            0 => None,
+            1 => Some(buffer(next)?),
+            depth => {
+                return Err(Error::not_supported(format!(
+                    "repetition index depth {depth}"
+                )));
+            }
+        };
+        if ctx.has_rep() && rep_index.is_none() {
+            return Err(Error::corrupt(
+                "a mini-block page with lists has no repetition index",
+            ));
+        }
+        Ok(Self {
+            ctx,
+            layout: layout.clone(),
+            chunk_table,
+            chunks,
+            dictionary,
+            rep_index,
+            meta: OnceLock::new(),
+        })
+    }
+
+    /// The chunk table, dictionary and repetition index.
+    pub fn metadata_ranges(&self) -> Vec<Range<u64>> {
+        std::iter::once(self.chunk_table)
+            .chain(self.dictionary)
+            .chain(self.rep_index)
+            .map(|b| b.range())
+            .collect()
+    }
+
+    /// Parses and keeps the metadata buffers.
+    pub fn load_metadata(&self, bytes: Vec<Bytes>) -> Result<()> {
+        let mut bytes = bytes.into_iter();
+        let mut next = || {
+            bytes
+                .next()
+                .ok_or_else(|| Error::internal("metadata bytes missing"))
+        };
+        let table = next()?;
+        let dictionary = match &self.dictionary {
+            Some(_) => Some(next()?),
+            None => None,
+        };
+        let rep_index = match &self.rep_index {
+            Some(_) => Some(next()?),
+            None => None,
+        };
+        let meta = self.parse_meta(&table, dictionary, rep_index.as_ref())?;
+        // A concurrent load may have won; both parsed the same bytes.
+        let _ = self.meta.set(meta);
+        Ok(())
+    }
+
+    fn parse_meta(
+        &self,
+        table: &[u8],
+        dictionary: Option<Bytes>,
+        rep_index: Option<&Bytes>,
+    ) -> Result<Meta> {
+        let word_bytes = if self.layout.has_large_chunk { 4 } else { 2 };
+        if !table.len().is_multiple_of(word_bytes) {
+            return Err(Error::corrupt("mini-block chunk table is not whole words"));
+        }
+        let num_items = usize::try_from(self.layout.num_items)
+            .map_err(|_| Error::corrupt("mini-block item count too large"))?;
+        let count = table.len() / word_bytes;
+        let mut chunks = Vec::with_capacity(count);
+        let mut offset = 0u64;
+        let mut values_so_far = 0usize;
+        for (index, word) in table.chunks_exact(word_bytes).enumerate() {
+            let word = if word_bytes == 4 {
+                u64::from(u32::from_le_bytes([word[0], word[1], word[2], word[3]]))
+            } else {
+                u64::from(u16::from_le_bytes([word[0], word[1]]))
+            };
+            let size = ((word >> 4) + 1) * 8;
+            let log = word & 0xf;
+            let is_last = index + 1 == count;
+            let num_values = if log > 0 {
+                1usize << log
+            } else if is_last {
+                num_items.checked_sub(values_so_far).ok_or_else(|| {
+                    Error::corrupt("mini-block chunks hold more values than the page")
+                })?
+            } else {
+                return Err(Error::corrupt(
+                    "a mini-block chunk before the last has no value count",
+                ));
+            };
+            chunks.push(Chunk {
+                offset,
+                size,
+                num_values,
+            });
+            offset += size;
+            values_so_far += num_values;
+        }
+        if values_so_far != num_items {
+            return Err(Error::corrupt(format!(
+                "mini-block chunks hold {values_so_far} values, the page says {num_items}"
+            )));
+        }
+        if offset > self.chunks.size {
+            return Err(Error::corrupt(format!(
+                "mini-block chunks need {offset} bytes but the buffer has {}",
+                self.chunks.size
+            )));
+        }
+        let (first_row, starting, trailer) = match rep_index {
+            None => {
+                let mut first = Vec::with_capacity(count);
+                let mut row = 0u64;
+                for chunk in &chunks {
+                    first.push(row);
+                    row += chunk.num_values as u64;
+                }
+                let starting = chunks.iter().map(|c| c.num_values as u64).collect();
+                (first, starting, vec![false; count])
+            }
+            Some(index) => rows_from_rep_index(index, count)?,
+        };
+        let total_rows: u64 = starting.iter().sum();
+        if total_rows != self.ctx.num_rows {
+            return Err(Error::corrupt(format!(
+                "mini-block chunks hold {total_rows} rows, the page says {}",
+                self.ctx.num_rows
+            )));
+        }
+        let with_rows = (0..count).filter(|&i| starting[i] > 0).collect();
+        let dictionary = match (&self.layout.dictionary, dictionary) {
+            (Some(encoding), Some(bytes)) => Some(self.decode_dictionary(encoding, bytes)?),
+            _ => None,
+        };
+        Ok(Meta {
+            chunks,
+            first_row,
+            starting,
+            trailer,
+            with_rows,
+            dictionary,
+        })
+    }
+
+    fn decode_dictionary(
+        &self,
+        encoding: &pb::CompressiveEncoding,
+        bytes: Bytes,
+    ) -> Result<ArrayRef> {
+        let items = usize::try_from(self.layout.num_dictionary_items)
+            .map_err(|_| Error::corrupt("dictionary too large"))?;
+        let value_type = match &self.ctx.leaf_type {
+            DataType::Dictionary(_, value) => value.as_ref().clone(),
+            other => other.clone(),
+        };
+        // A dictionary expands to at most its declared items times a generous value size.
+        let limit = (bytes.len() as u64).saturating_mul(1024).max(1 << 20);
+        decode::block(encoding, bytes, items, limit)?.into_array(&value_type)
+    }
+
+    fn meta(&self) -> Result<&Meta> {
+        self.meta
+            .get()
+            .ok_or_else(|| Error::internal("mini-block metadata was not loaded"))
+    }
+
+    /// The chunks holding rows `range` (first and last chunk index).
+    fn chunk_span(&self, meta: &Meta, range: &Range<u64>) -> Result<(usize, usize)> {
+        let find = |row: u64| -> Result<usize> {
+            let at = meta
+                .with_rows
+                .partition_point(|&c| meta.first_row[c] <= row);
+            let chunk = at
+                .checked_sub(1)
+                .and_then(|i| meta.with_rows.get(i).copied())
+                .ok_or_else(|| Error::corrupt(format!("no mini-block chunk holds row {row}")))?;
+            if row >= meta.first_row[chunk] + meta.starting[chunk] {
+                return Err(Error::corrupt(format!(
+                    "no mini-block chunk holds row {row}"
+                )));
+            }
+            Ok(chunk)
+        };
+        let first = find(range.start)?;
+        let last_row = range.end - 1;
+        let mut last = find(last_row)?;
+        // A chunk's last row may continue into the following chunks.
+        if last_row + 1 == meta.first_row[last] + meta.starting[last] {
+            while meta.trailer[last] {
+                last += 1;
+                if last >= meta.chunks.len() {
+                    return Err(Error::corrupt("a row continues past the page's last chunk"));
+                }
+                if meta.starting[last] > 0 || !meta.trailer[last] {
+                    break;
+                }
+            }
+        }
+        Ok((first, last))
+    }
+
+    /// The chunks to read for `ranges`, in order and without repeats.
+    fn needed_chunks(&self, ranges: &[Range<u64>]) -> Result<Vec<usize>> {
+        let meta = self.meta()?;
+        let mut chunks: Vec<usize> = Vec::new();
+        for range in ranges {
+            let (first, last) = self.chunk_span(meta, range)?;
+            for chunk in first..=last {
+                if chunks.last().is_none_or(|&c| c < chunk) {
+                    chunks.push(chunk);
+                }
+            }
+        }
+        Ok(chunks)
+    }
+
+    /// The byte ranges of the chunks that hold `ranges`.
+    pub fn plan(&self, ranges: &[Range<u64>]) -> Result<Vec<Range<u64>>> {
+        let meta = self.meta()?;
+        Ok(self
+            .needed_chunks(ranges)?
+            .into_iter()
+            .map(|c| {
+                let chunk = meta.chunks[c];
+                let start = self.chunks.position + chunk.offset;
+                start..start + chunk.size
+            })
+            .collect())
+    }
+
+    /// Decodes the rows of `ranges` from the chunks planned.
+    pub fn decode(&self, ranges: &[Range<u64>], fetched: &[Bytes]) -> Result<LeafLevels> {
+        let meta = self.meta()?;
+        let needed = self.needed_chunks(ranges)?;
+        if needed.len() != fetched.len() {
+            return Err(Error::internal("chunk reads do not match the plan"));
+        }
+        let mut parts = Vec::with_capacity(ranges.len());
+        for range in ranges {
+            let (first, last) = self.chunk_span(meta, range)?;
+            let at = needed.partition_point(|&c| c < first);
+            let decoded: Vec<DecodedChunk> = (first..=last)
+                .zip(&fetched[at..])
+                .map(|(c, bytes)| self.decode_chunk(bytes.clone(), meta.chunks[c].num_values))
+                .collect::<Result<_>>()?;
+            let levels = self.join_chunks(decoded, meta)?;
+            let rows = range.start - meta.first_row[first]..range.end - meta.first_row[first];
+            parts.push(select_rows(&levels, rows, &self.ctx)?);
+        }
+        LeafLevels::concat(parts)
+    }
+
+    fn join_chunks(&self, chunks: Vec<DecodedChunk>, meta: &Meta) -> Result<LeafLevels> {
+        let num_entries: usize = chunks.iter().map(|c| c.num_entries).sum();
+        let rep = self.ctx.has_rep().then(|| {
+            chunks
+                .iter()
+                .flat_map(|c| c.rep.iter().copied())
+                .collect::<Vec<u16>>()
+        });
+        let def = self.layout.def_compression.is_some().then(|| {
+            chunks
+                .iter()
+                .flat_map(|c| c.def.iter().copied())
+                .collect::<Vec<u16>>()
+        });
+        let values = DataBlock::concat(chunks.into_iter().map(|c| c.values).collect())?;
+        let values = match &meta.dictionary {
+            None => values.into_array(&self.ctx.leaf_type)?,
+            Some(dictionary) => {
+                let indices = values.to_u64s()?;
+                dictionary_values(&self.ctx.leaf_type, dictionary, &indices)?
+            }
+        };
+        leaf_levels(&self.ctx, rep, def, values, num_entries)
+    }
+
+    fn decode_chunk(&self, chunk: Bytes, num_values: usize) -> Result<DecodedChunk> {
+        let value_encoding = self
+            .layout
+            .value_compression
+            .as_ref()
+            .ok_or_else(|| Error::corrupt("mini-block page has no value compression"))?;
+        let num_buffers = usize::try_from(self.layout.num_buffers)
+            .ok()
+            .filter(|&n| n <= 64)
+            .ok_or_else(|| Error::corrupt("mini-block page has too many value buffers"))?;
+        let has_rep = self.layout.rep_compression.is_some();
+        let has_def = self.layout.def_compression.is_some();
+        let mut reader = ChunkReader {
+            bytes: &chunk,
+            at: 0,
+        };
+        let num_levels = usize::from(reader.u16()?);
+        let rep_size = if has_rep {
+            usize::from(reader.u16()?)
+        } else {
+            0
+        };
+        let def_size = if has_def {
+            usize::from(reader.u16()?)
+        } else {
+            0
+        };
+        let mut sizes = Vec::with_capacity(num_buffers);
+        for _ in 0..num_buffers {
+            sizes.push(if self.layout.has_large_chunk {
+                reader.u32()? as usize
+            } else {
+                usize::from(reader.u16()?)
+            });
+        }
+        reader.align();
+        let rep_bytes = reader.take(rep_size)?;
+        reader.align();
+        let def_bytes = reader.take(def_size)?;
+        reader.align();
+        let mut value_buffers = Vec::with_capacity(num_buffers);
+        for size in sizes {
+            value_buffers.push(reader.take(size)?);
+            reader.align();
+        }
+        let num_entries = if has_rep || has_def {
+            num_levels
+        } else {
+            num_values
+        };
+        let rep = if has_rep {
+            decode::levels(self.layout.rep_compression.as_ref(), rep_bytes, num_levels)?
+        } else {
+            Vec::new()
+        };
+        let def = if has_def {
+            decode::levels(self.layout.def_compression.as_ref(), def_bytes, num_levels)?
+        } else {
+            Vec::new()
+        };
+        let values = decode::miniblock(value_encoding, &value_buffers, num_values)?;
+        if values.num_values() != num_values {
+            return Err(Error::corrupt(
+                "a chunk decoded to the wrong number of values",
+            ));
+        }
+        Ok(DecodedChunk {
+            rep,
+            def,
+            values,
+            num_entries,
+        })
+    }
+}
+
+/// One decoded chunk.
+struct DecodedChunk {
+    rep: Vec<u16>,
+    def: Vec<u16>,
+    values: DataBlock,
+    num_entries: usize,
+}
+
+/// Reads the fields of a chunk with bounds checks.
+struct ChunkReader<'a> {
+    bytes: &'a Bytes,
+    at: usize,
+}
+
+impl ChunkReader<'_> {
+    fn take(&mut self, len: usize) -> Result<Bytes> {
+        let end = self
+            .at
+            .checked_add(len)
+            .filter(|&end| end <= self.bytes.len())
+            .ok_or_else(|| Error::corrupt("mini-block chunk is shorter than its header says"))?;
+        let out = self.bytes.slice(self.at..end);
+        self.at = end;
+        Ok(out)
+    }
+
+    fn u16(&mut self) -> Result<u16> {
+        let b = self.take(2)?;
+        Ok(u16::from_le_bytes([b[0], b[1]]))
+    }
+
+    fn u32(&mut self) -> Result<u32> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn align(&mut self) {
+        self.at = self.at.next_multiple_of(8);
+    }
+}
+
+/// Turns the repetition index into per-chunk row bookkeeping: the first row starting in each
+/// chunk, the rows starting in it, and whether its last row continues.
+fn rows_from_rep_index(index: &[u8], count: usize) -> Result<(Vec<u64>, Vec<u64>, Vec<bool>)> {
+    if index.len() != count * 16 {
+        return Err(Error::corrupt(format!(
+            "repetition index has {} bytes for {count} chunks",
+            index.len()
+        )));
+    }
+    let mut first_row = Vec::with_capacity(count);
+    let mut starting = Vec::with_capacity(count);
+    let mut trailer = Vec::with_capacity(count);
+    let mut row = 0u64;
+    let mut previous_trailer = false;
+    for entry in index.chunks_exact(16) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&entry[..8]);
+        let ends = u64::from_le_bytes(word);
+        word.copy_from_slice(&entry[8..]);
+        let partial = u64::from_le_bytes(word);
+        let has_trailer = partial > 0;
+        // Rows that start here: those that end here, plus one that continues, minus the one
+        // carried in from the previous chunk.
+        let starts = (ends + u64::from(has_trailer))
+            .checked_sub(u64::from(previous_trailer))
+            .ok_or_else(|| Error::corrupt("repetition index is inconsistent"))?;
+        first_row.push(row);
+        starting.push(starts);
+        trailer.push(has_trailer);
+        row = row
+            .checked_add(starts)
+            .ok_or_else(|| Error::corrupt("repetition index overflows"))?;
+        previous_trailer = has_trailer;
+    }
+    if previous_trailer {
+        return Err(Error::corrupt(
+            "the page's last row continues past its last chunk",
+        ));
+    }
+    Ok((first_row, starting, trailer))
+}
+
+/// Looks up dictionary items by index (for a dictionary-typed field, builds the dictionary
+/// array instead).
+pub fn dictionary_values(
+    leaf_type: &DataType,
+    dictionary: &ArrayRef,
+    indices: &[u64],
+) -> Result<ArrayRef> {
+    let items = dictionary.len() as u64;
+    if let Some(bad) = indices.iter().find(|&&i| i >= items) {
+        return Err(Error::corrupt(format!(
+            "dictionary index {bad} is out of range for {items} items"
+        )));
+    }
+    let indices32: Vec<u32> = indices.iter().map(|&i| i as u32).collect();
+    match leaf_type {
+        DataType::Dictionary(key, _) => {
+            let keys = UInt32Array::from(indices32);
+            let keys = arrow_cast_keys(&keys, key)?;
+            let data = keys
+                .to_data()
+                .into_builder()
+                .data_type(leaf_type.clone())
+                .child_data(vec![dictionary.to_data()])
+                .build()?;
+            Ok(arrow_array::make_array(data))
+        }
+        _ => Ok(arrow_select::take::take(
+            dictionary.as_ref(),
+            &UInt32Array::from(indices32),
+            None,
+        )?),
+    }
+}
+
+fn arrow_cast_keys(keys: &UInt32Array, key: &DataType) -> Result<ArrayRef> {
+    use arrow_array::types::*;
+    use std::sync::Arc;
+    let fits = |max: u64| keys.values().iter().all(|&k| u64::from(k) <= max);
+    let array: ArrayRef = match key {
+        DataType::Int8 if fits(i8::MAX as u64) => Arc::new(keys.unary::<_, Int8Type>(|k| k as i8)),
+        DataType::Int16 if fits(i16::MAX as u64) => {
+            Arc::new(keys.unary::<_, Int16Type>(|k| k as i16))
+        }
+        DataType::Int32 if fits(i32::MAX as u64) => {
+            Arc::new(keys.unary::<_, Int32Type>(|k| k as i32))
+        }
+        DataType::Int64 => Arc::new(keys.unary::<_, Int64Type>(i64::from)),
+        DataType::UInt8 if fits(u8::MAX as u64) => {
+            Arc::new(keys.unary::<_, UInt8Type>(|k| k as u8))
+        }
+        DataType::UInt16 if fits(u16::MAX as u64) => {
+            Arc::new(keys.unary::<_, UInt16Type>(|k| k as u16))
+        }
+        DataType::UInt32 => Arc::new(keys.clone()),
+        DataType::UInt64 => Arc::new(keys.unary::<_, UInt64Type>(u64::from)),
+        other => {
+            return Err(Error::corrupt(format!(
+                "dictionary indices do not fit the key type {other}"
+            )));
+        }
+    };
+    Ok(array)
+}

@@ -1,0 +1,60 @@
+//! The field readers of every format version behind one type.
+
+use std::ops::Range;
+
+use arrow_array::ArrayRef;
+use arrow_schema::DataType;
+use futures::future::BoxFuture;
+
+use super::fields_structural::StructuralFieldReader;
+use super::fields_v2_0::FieldReader as FieldReaderV2_0;
+use super::projection::Selection;
+use crate::error::Result;
+use crate::io::RangeRead;
+
+/// Reads one top-level field, whatever the file's version.
+#[derive(Debug, Clone)]
+pub enum FieldReader {
+    /// Format 2.0: one column per field, struct and list.
+    V2_0(FieldReaderV2_0),
+    /// Formats 2.1 and 2.2: leaf columns with rep/def levels.
+    Structural(StructuralFieldReader),
+}
+
+impl FieldReader {
+    /// The Arrow data type this reader produces.
+    pub fn data_type(&self) -> DataType {
+        match self {
+            FieldReader::V2_0(reader) => reader.data_type(),
+            FieldReader::Structural(reader) => reader.data_type(),
+        }
+    }
+
+    /// Estimated stored bytes per top-level row.
+    pub fn bytes_per_value(&self) -> f64 {
+        match self {
+            FieldReader::V2_0(reader) => reader.bytes_per_value(),
+            FieldReader::Structural(reader) => reader.bytes_per_value(),
+        }
+    }
+
+    /// Keeps only the children chosen by `selection`.
+    pub fn project(&self, selection: &Selection) -> Result<FieldReader> {
+        Ok(match self {
+            FieldReader::V2_0(reader) => FieldReader::V2_0(reader.project(selection)?),
+            FieldReader::Structural(reader) => FieldReader::Structural(reader.project(selection)?),
+        })
+    }
+
+    /// Reads the rows of `ranges` (sorted, disjoint) into one array.
+    pub fn read<'a>(
+        &'a self,
+        io: &'a dyn RangeRead,
+        ranges: &'a [Range<u64>],
+    ) -> BoxFuture<'a, Result<ArrayRef>> {
+        match self {
+            FieldReader::V2_0(reader) => reader.read(io, ranges),
+            FieldReader::Structural(reader) => reader.read(io, ranges),
+        }
+    }
+}

@@ -1,0 +1,337 @@
+//! Reading the fields of format 2.1 and 2.2 files.
+//!
+//! Only leaves have columns (in schema pre-order). Each leaf column stores rep/def levels and
+//! values; reading a field reads each of its leaves for the requested rows, joins the levels
+//! of the pages involved, and assembles the nested array (see
+//! [`crate::encodings::structural::repdef`]).
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, new_empty_array};
+use arrow_schema::{DataType, Field, FieldRef, Fields};
+use futures::FutureExt;
+use futures::future::{BoxFuture, try_join_all};
+use tokio::sync::OnceCell;
+
+use crate::encodings::structural::page::PageReader;
+use crate::encodings::structural::repdef::{LeafLevels, assemble};
+use crate::error::{Error, Result};
+use crate::format::{ColumnInfo, FileMetadata, PageEncoding};
+use crate::io::RangeRead;
+
+use super::paging::Paging;
+use super::projection::Selection;
+
+/// Reads one top-level field of a 2.1/2.2 file.
+#[derive(Debug, Clone)]
+pub struct StructuralFieldReader {
+    field: FieldRef,
+    leaves: Vec<Arc<LeafColumn>>,
+}
+
+/// One leaf column: its pages and, once loaded, their cached metadata.
+#[derive(Debug)]
+struct LeafColumn {
+    pages: Vec<PageReader>,
+    paging: Paging,
+    bytes_per_row: f64,
+    metadata_loaded: OnceCell<()>,
+}
+
+/// Assigns leaf columns to the fields of a 2.1+ file and builds their readers.
+pub fn build_all(metadata: &FileMetadata) -> Result<Vec<StructuralFieldReader>> {
+    let mut next_column = 0usize;
+    let mut readers = Vec::with_capacity(metadata.schema.fields().len());
+    for field in metadata.schema.fields() {
+        let mut leaves = Vec::new();
+        collect_leaf_columns(field, metadata, &mut next_column, &mut leaves)?;
+        readers.push(StructuralFieldReader {
+            field: field.clone(),
+            leaves,
+        });
+    }
+    if next_column != metadata.columns.len() {
+        return Err(Error::corrupt(format!(
+            "schema needs {next_column} columns but the file has {}",
+            metadata.columns.len()
+        )));
+    }
+    Ok(readers)
+}
+
+/// The leaf fields below `field` that own a column, in pre-order.
+fn collect_leaf_columns(
+    field: &Field,
+    metadata: &FileMetadata,
+    next_column: &mut usize,
+    out: &mut Vec<Arc<LeafColumn>>,
+) -> Result<()> {
+    match field.data_type() {
+        DataType::Struct(children) if !children.is_empty() => {
+            for child in children {
+                collect_leaf_columns(child, metadata, next_column, out)?;
+            }
+            Ok(())
+        }
+        DataType::List(item) | DataType::LargeList(item) | DataType::Map(item, _) => {
+            collect_leaf_columns(item, metadata, next_column, out)
+        }
+        DataType::FixedSizeList(item, _) if matches!(item.data_type(), DataType::Struct(_)) => {
+            Err(Error::not_supported(format!(
+                "field '{}': fixed-size lists of structs",
+                field.name()
+            )))
+        }
+        leaf_type => {
+            let index = *next_column;
+            *next_column += 1;
+            let column = metadata.columns.get(index).ok_or_else(|| {
+                Error::corrupt(format!(
+                    "field '{}' needs column {index} but the file has {} columns",
+                    field.name(),
+                    metadata.columns.len()
+                ))
+            })?;
+            out.push(Arc::new(LeafColumn::new(
+                field, leaf_type, column, metadata,
+            )?));
+            Ok(())
+        }
+    }
+}
+
+impl LeafColumn {
+    fn new(
+        field: &Field,
+        data_type: &DataType,
+        column: &ColumnInfo,
+        metadata: &FileMetadata,
+    ) -> Result<Self> {
+        let pages = column
+            .pages
+            .iter()
+            .map(|page| match &page.encoding {
+                PageEncoding::Structural(layout) => PageReader::new(
+                    layout,
+                    &page.buffers,
+                    page.num_rows,
+                    data_type,
+                    metadata.version,
+                ),
+                PageEncoding::V2_0(_) => Err(Error::corrupt("a 2.0 page in a 2.1+ file")),
+            })
+            .collect::<Result<Vec<_>>>()
+            .map_err(|e| annotate(e, field))?;
+        let paging = Paging::new(&column.pages)?;
+        if paging.total() != metadata.num_rows {
+            return Err(Error::corrupt(format!(
+                "column of field '{}' holds {} rows, expected {}",
+                field.name(),
+                paging.total(),
+                metadata.num_rows
+            )));
+        }
+        let bytes_per_row = if metadata.num_rows == 0 {
+            0.0
+        } else {
+            column.size_bytes() as f64 / metadata.num_rows as f64
+        };
+        Ok(Self {
+            pages,
+            paging,
+            bytes_per_row,
+            metadata_loaded: OnceCell::new(),
+        })
+    }
+
+    /// Loads what every page needs before rows can be located (mini-block chunk tables,
+    /// repetition indices, dictionaries): one read for the whole column, once per reader.
+    async fn load_metadata(&self, io: &dyn RangeRead) -> Result<()> {
+        self.metadata_loaded
+            .get_or_try_init(|| async {
+                let wanted: Vec<Vec<Range<u64>>> =
+                    self.pages.iter().map(PageReader::metadata_ranges).collect();
+                let flat: Vec<Range<u64>> = wanted.iter().flatten().cloned().collect();
+                let fetched = if flat.is_empty() {
+                    Vec::new()
+                } else {
+                    io.read_many(&flat).await?
+                };
+                let mut fetched = fetched.into_iter();
+                for (page, ranges) in self.pages.iter().zip(&wanted) {
+                    let bytes: Vec<_> = fetched.by_ref().take(ranges.len()).collect();
+                    page.load_metadata(bytes)?;
+                }
+                Ok::<(), Error>(())
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Reads the levels and values of `ranges` (sorted, disjoint rows).
+    async fn read(&self, io: &dyn RangeRead, ranges: &[Range<u64>]) -> Result<LeafLevels> {
+        self.load_metadata(io).await?;
+        let by_page = self.paging.split(ranges);
+        let page = |index: usize| {
+            self.pages
+                .get(index)
+                .ok_or_else(|| Error::internal("page index out of range"))
+        };
+        let mut first_ranges = Vec::new();
+        let mut first_counts = Vec::with_capacity(by_page.len());
+        for (index, page_ranges) in &by_page {
+            let planned = page(*index)?.plan(page_ranges)?;
+            first_counts.push(planned.len());
+            first_ranges.extend(planned);
+        }
+        let first = split_counts(io.read_many(&first_ranges).await?, &first_counts)?;
+        let mut second_ranges = Vec::new();
+        let mut second_counts = Vec::with_capacity(by_page.len());
+        for ((index, page_ranges), first) in by_page.iter().zip(&first) {
+            let planned = page(*index)?.plan_second(page_ranges, first)?;
+            second_counts.push(planned.len());
+            second_ranges.extend(planned);
+        }
+        let second = if second_ranges.is_empty() {
+            vec![Vec::new(); by_page.len()]
+        } else {
+            split_counts(io.read_many(&second_ranges).await?, &second_counts)?
+        };
+        let mut parts = Vec::with_capacity(by_page.len());
+        for (((index, page_ranges), first), second) in by_page.iter().zip(&first).zip(&second) {
+            parts.push(page(*index)?.decode(page_ranges, first, second)?);
+        }
+        if parts.is_empty() {
+            return Err(Error::internal("no rows to read"));
+        }
+        LeafLevels::concat(parts)
+    }
+}
+
+fn split_counts<T>(items: Vec<T>, counts: &[usize]) -> Result<Vec<Vec<T>>> {
+    let mut items = items.into_iter();
+    let out: Vec<Vec<T>> = counts
+        .iter()
+        .map(|&n| items.by_ref().take(n).collect())
+        .collect();
+    if out.iter().zip(counts).any(|(v, &n)| v.len() != n) {
+        return Err(Error::internal("fewer reads returned than planned"));
+    }
+    Ok(out)
+}
+
+fn annotate(error: Error, field: &Field) -> Error {
+    match error {
+        Error::Corrupt { message, .. } => {
+            Error::corrupt(format!("field '{}': {message}", field.name()))
+        }
+        Error::NotSupported { message, .. } => {
+            Error::not_supported(format!("field '{}': {message}", field.name()))
+        }
+        other => other,
+    }
+}
+
+/// The number of leaf columns below a field (its subtree's share of the leaves).
+fn leaf_count(data_type: &DataType) -> usize {
+    match data_type {
+        DataType::Struct(children) if !children.is_empty() => {
+            children.iter().map(|c| leaf_count(c.data_type())).sum()
+        }
+        DataType::List(item) | DataType::LargeList(item) | DataType::Map(item, _) => {
+            leaf_count(item.data_type())
+        }
+        _ => 1,
+    }
+}
+
+impl StructuralFieldReader {
+    /// The Arrow data type this reader produces.
+    pub fn data_type(&self) -> DataType {
+        self.field.data_type().clone()
+    }
+
+    /// Estimated stored bytes per top-level row.
+    pub fn bytes_per_value(&self) -> f64 {
+        self.leaves.iter().map(|l| l.bytes_per_row).sum()
+    }
+
+    /// Keeps only the children chosen by `selection`, recursively.
+    pub fn project(&self, selection: &Selection) -> Result<StructuralFieldReader> {
+        let (field, leaves) = project_field(&self.field, &self.leaves, selection)?;
+        Ok(StructuralFieldReader {
+            field: Arc::new(field),
+            leaves,
+        })
+    }
+
+    /// Reads the rows of `ranges` (sorted, disjoint) into one array.
+    pub fn read<'a>(
+        &'a self,
+        io: &'a dyn RangeRead,
+        ranges: &'a [Range<u64>],
+    ) -> BoxFuture<'a, Result<ArrayRef>> {
+        async move {
+            if ranges.iter().all(|r| r.is_empty()) {
+                return Ok(new_empty_array(self.field.data_type()));
+            }
+            let levels = try_join_all(self.leaves.iter().map(|leaf| leaf.read(io, ranges))).await?;
+            assemble(&self.field, levels)
+        }
+        .boxed()
+    }
+}
+
+/// Projects a field and its leaves (`leaves` are the field's leaves in pre-order).
+fn project_field(
+    field: &Field,
+    leaves: &[Arc<LeafColumn>],
+    selection: &Selection,
+) -> Result<(Field, Vec<Arc<LeafColumn>>)> {
+    let Selection::Children(chosen) = selection else {
+        return Ok((field.clone(), leaves.to_vec()));
+    };
+    match field.data_type() {
+        DataType::Struct(children) => {
+            // Leaves of child i start after the leaves of children 0..i.
+            let mut starts = Vec::with_capacity(children.len() + 1);
+            let mut total = 0;
+            for child in children {
+                starts.push(total);
+                total += leaf_count(child.data_type());
+            }
+            let mut kept_fields = Vec::with_capacity(chosen.len());
+            let mut kept_leaves = Vec::new();
+            for (index, child_selection) in chosen {
+                let (Some(child), Some(&start)) = (children.get(*index), starts.get(*index)) else {
+                    return Err(Error::internal("projection names a missing child"));
+                };
+                let count = leaf_count(child.data_type());
+                let child_leaves = leaves
+                    .get(start..start + count)
+                    .ok_or_else(|| Error::internal("leaf columns do not match the schema"))?;
+                let (field, leaves) = project_field(child, child_leaves, child_selection)?;
+                kept_fields.push(Arc::new(field));
+                kept_leaves.extend(leaves);
+            }
+            let data_type = DataType::Struct(Fields::from(kept_fields));
+            Ok((field.clone().with_data_type(data_type), kept_leaves))
+        }
+        DataType::List(item) | DataType::LargeList(item) => {
+            let [(0, item_selection)] = chosen.as_slice() else {
+                return Err(Error::internal(
+                    "list projection names a child other than its item",
+                ));
+            };
+            let (item, leaves) = project_field(item, leaves, item_selection)?;
+            let item = Arc::new(item);
+            let data_type = match field.data_type() {
+                DataType::LargeList(_) => DataType::LargeList(item),
+                _ => DataType::List(item),
+            };
+            Ok((field.clone().with_data_type(data_type), leaves))
+        }
+        _ => Err(Error::internal("projection of children of a leaf")),
+    }
+}

@@ -37,7 +37,7 @@ fn to_json(file: &str, metadata: &lancelet::format::FileMetadata) -> serde_json:
                         "num_values": page.num_rows,
                         "priority": page.priority,
                         "buffers": page.buffers.iter().map(|b| [b.position, b.size]).collect::<Vec<_>>(),
-                        "encoding": describe(&page.encoding),
+                        "encoding": describe(page),
                     })
                 })
                 .collect();
@@ -112,8 +112,7 @@ pub async fn run(args: InspectArgs) -> CliResult<()> {
     let names = column_paths(&metadata.schema, metadata.version);
     for (index, column) in metadata.columns.iter().enumerate() {
         let name = names.get(index).map(String::as_str).unwrap_or("?");
-        let mut encodings: Vec<String> =
-            column.pages.iter().map(|p| describe(&p.encoding)).collect();
+        let mut encodings: Vec<String> = column.pages.iter().map(describe).collect();
         encodings.dedup();
         println!(
             "  {index:>3} {name}: {} pages, {} values, {} bytes, {}",
@@ -133,7 +132,7 @@ pub async fn run(args: InspectArgs) -> CliResult<()> {
                     "        page {page_index}: {} values, buffers [{}], {}",
                     page.num_rows,
                     buffers.join(", "),
-                    describe(&page.encoding)
+                    describe(page)
                 );
             }
         }

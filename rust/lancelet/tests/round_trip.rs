@@ -341,7 +341,7 @@ async fn compression_hints_compress_string_bytes() {
         let reader = open(&store).await;
         for column in &reader.metadata().columns {
             for page in &column.pages {
-                let described = lancelet::format::describe::describe(&page.encoding);
+                let described = lancelet::format::describe::describe(page);
                 assert!(
                     described.contains(&format!("flat(8, {scheme})")),
                     "{described}"

@@ -8,6 +8,7 @@
 pub mod buffers;
 pub mod compression;
 pub mod general;
+pub mod strategy;
 pub mod structural;
 pub mod v2_0;
 

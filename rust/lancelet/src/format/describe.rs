@@ -1,15 +1,15 @@
 //! Short, readable descriptions of page encodings, for `inspect` and metadata listings.
 
-use crate::format::PageEncoding;
 use crate::format::pb::v2_0 as pb20;
 use crate::format::pb::v2_1 as pb21;
+use crate::format::{PageEncoding, PageInfo};
 
 /// Describes a page's encoding in one line, for example
 /// `nullable(some_nulls(flat(1), flat(32)))` or `mini_block(values=inline_bitpacking(32))`.
-pub fn describe(encoding: &PageEncoding) -> String {
-    match encoding {
+pub fn describe(page: &PageInfo) -> String {
+    match &page.encoding {
         PageEncoding::V2_0(tree) => describe_v2_0(tree),
-        PageEncoding::Structural(layout) => describe_layout(layout),
+        PageEncoding::Structural(layout) => describe_layout(layout, page.buffers.len()),
     }
 }
 
@@ -55,7 +55,7 @@ fn describe_v2_0(encoding: &pb20::ArrayEncoding) -> String {
     }
 }
 
-fn describe_layout(layout: &pb21::PageLayout) -> String {
+fn describe_layout(layout: &pb21::PageLayout, buffers: usize) -> String {
     use pb21::page_layout::Layout;
     match &layout.layout {
         None => "?".into(),
@@ -79,8 +79,10 @@ fn describe_layout(layout: &pb21::PageLayout) -> String {
             }
             format!("mini_block({})", parts.join(", "))
         }
+        // A scalar buffer comes before the two level buffers, so constants have an odd count.
         Some(Layout::ConstantLayout(c)) => match &c.inline_value {
             Some(value) => format!("constant({} bytes)", value.len()),
+            None if !buffers.is_multiple_of(2) => "constant(scalar)".into(),
             None => "all_null".into(),
         },
         Some(Layout::FullZipLayout(f)) => {

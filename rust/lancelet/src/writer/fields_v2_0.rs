@@ -10,20 +10,12 @@ use arrow_array::{Array, ArrayRef, OffsetSizeTrait, RecordBatch};
 use arrow_buffer::{NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{DataType, Field, Schema};
 
-use crate::encodings::EncodedPage;
 use crate::encodings::v2_0::{LeafOptions, encode_leaf_page, encode_list_page, encode_struct_page};
 use crate::error::{Error, Result};
 
-/// Work that encodes buffered data into pages, run off the async threads.
-pub type PageTask = Box<dyn FnOnce() -> Result<Vec<EncodedPage>> + Send>;
+use super::estimate::estimate_bytes;
 
-/// Pages of one column to encode.
-pub struct ColumnTask {
-    /// The column the pages belong to.
-    pub column: usize,
-    /// Encodes the pages.
-    pub task: PageTask,
-}
+use super::tasks::{ColumnPage, PageTask};
 
 /// All columns of a 2.0 file being written.
 pub struct FieldsEncoder {
@@ -75,7 +67,7 @@ impl FieldsEncoder {
     }
 
     /// Buffers a (validated) batch and returns the page tasks that became ready.
-    pub fn append(&mut self, batch: &RecordBatch) -> Result<Vec<ColumnTask>> {
+    pub fn append(&mut self, batch: &RecordBatch) -> Result<Vec<PageTask>> {
         let mut tasks = Vec::new();
         for (field, column) in self.fields.iter_mut().zip(batch.columns()) {
             field.append(column, &mut tasks)?;
@@ -84,7 +76,7 @@ impl FieldsEncoder {
     }
 
     /// Returns the tasks for everything still buffered.
-    pub fn finish(&mut self) -> Result<Vec<ColumnTask>> {
+    pub fn finish(&mut self) -> Result<Vec<PageTask>> {
         let mut tasks = Vec::new();
         for field in &mut self.fields {
             field.finish(&mut tasks);
@@ -138,7 +130,7 @@ impl FieldEncoder {
         })
     }
 
-    fn append(&mut self, array: &ArrayRef, tasks: &mut Vec<ColumnTask>) -> Result<()> {
+    fn append(&mut self, array: &ArrayRef, tasks: &mut Vec<PageTask>) -> Result<()> {
         match self {
             FieldEncoder::Leaf(buffered) => {
                 buffered.push(array.clone(), estimate_bytes(array.as_ref()));
@@ -168,7 +160,7 @@ impl FieldEncoder {
         Ok(())
     }
 
-    fn finish(&mut self, tasks: &mut Vec<ColumnTask>) {
+    fn finish(&mut self, tasks: &mut Vec<PageTask>) {
         match self {
             FieldEncoder::Leaf(buffered) => {
                 if !buffered.arrays.is_empty() {
@@ -181,10 +173,10 @@ impl FieldEncoder {
                 children,
             } => {
                 let rows = *rows;
-                tasks.push(ColumnTask {
-                    column: *column,
-                    task: Box::new(move || Ok(vec![encode_struct_page(rows)])),
-                });
+                let column = *column;
+                tasks.push(Box::new(move || {
+                    Ok(vec![ColumnPage::new(column, encode_struct_page(rows), 0)])
+                }));
                 for child in children {
                     child.finish(tasks);
                 }
@@ -227,13 +219,13 @@ impl Buffered {
     }
 
     /// A task encoding the buffered leaf arrays into pages of at most `max_page_bytes`.
-    fn leaf_task(&mut self) -> ColumnTask {
+    fn leaf_task(&mut self) -> PageTask {
         let (arrays, bytes) = self.take();
         let max_page_bytes = self.max_page_bytes;
         let options = self.options;
-        ColumnTask {
-            column: self.column,
-            task: Box::new(move || {
+        let column = self.column;
+        {
+            Box::new(move || {
                 let refs: Vec<&dyn Array> = arrays.iter().map(|a| a.as_ref()).collect();
                 let array = if refs.len() == 1 {
                     arrays[0].clone()
@@ -242,28 +234,33 @@ impl Buffered {
                 };
                 drop(arrays);
                 page_slices(array.len(), bytes, max_page_bytes)
-                    .map(|(offset, len)| encode_leaf_page(&array.slice(offset, len), options))
+                    .map(|(offset, len)| {
+                        let page = encode_leaf_page(&array.slice(offset, len), options)?;
+                        Ok(ColumnPage::new(column, page, 0))
+                    })
                     .collect()
-            }),
+            })
         }
     }
 
     /// A task encoding the buffered list arrays into offsets pages.
-    fn list_task(&mut self) -> ColumnTask {
+    fn list_task(&mut self) -> PageTask {
         let (arrays, bytes) = self.take();
         let max_page_bytes = self.max_page_bytes;
-        ColumnTask {
-            column: self.column,
-            task: Box::new(move || {
+        let column = self.column;
+        {
+            Box::new(move || {
                 let (offsets, nulls) = combined_offsets(&arrays);
                 let rows = offsets.len() - 1;
                 Ok(page_slices(rows, bytes, max_page_bytes)
                     .map(|(offset, len)| {
                         let page_nulls = nulls.as_ref().map(|n| n.slice(offset, len));
-                        encode_list_page(&offsets.slice(offset, len), page_nulls.as_ref()).0
+                        let page =
+                            encode_list_page(&offsets.slice(offset, len), page_nulls.as_ref()).0;
+                        ColumnPage::new(column, page, 0)
                     })
                     .collect())
-            }),
+            })
         }
     }
 }
@@ -312,50 +309,4 @@ fn relative_ends<O: OffsetSizeTrait>(array: &dyn Array) -> Vec<i64> {
         .skip(1)
         .map(|o| o.as_usize() as i64 - first)
         .collect()
-}
-
-/// The bytes an array will take in a page, roughly.
-pub(crate) fn estimate_bytes(array: &dyn Array) -> u64 {
-    let len = array.len() as u64;
-    let validity = if array.null_count() > 0 {
-        len.div_ceil(8)
-    } else {
-        0
-    };
-    let values = match array.data_type() {
-        DataType::Null => 0,
-        DataType::Boolean => len.div_ceil(8),
-        DataType::Utf8 | DataType::Binary => binary_bytes::<i32>(array) + 8 * len,
-        DataType::LargeUtf8 | DataType::LargeBinary => binary_bytes::<i64>(array) + 8 * len,
-        DataType::FixedSizeList(_, size) => {
-            let list = array.as_fixed_size_list();
-            let size = (*size).max(0) as usize;
-            estimate_bytes(
-                list.values()
-                    .slice(list.offset() * size, array.len() * size)
-                    .as_ref(),
-            )
-        }
-        DataType::FixedSizeBinary(width) => len * (*width).max(0) as u64,
-        DataType::Dictionary(key, _) => {
-            let values = array.as_any_dictionary().values();
-            len * key.primitive_width().unwrap_or(4) as u64 + estimate_bytes(values.as_ref())
-        }
-        other => match other.primitive_width() {
-            Some(width) => len * width as u64,
-            None => array.get_buffer_memory_size() as u64,
-        },
-    };
-    values + validity
-}
-
-fn binary_bytes<O: OffsetSizeTrait>(array: &dyn Array) -> u64 {
-    let offsets: &[O] = match array.data_type() {
-        DataType::Utf8 | DataType::LargeUtf8 => array.as_string::<O>().value_offsets(),
-        _ => array.as_binary::<O>().value_offsets(),
-    };
-    match (offsets.first(), offsets.last()) {
-        (Some(first), Some(last)) => (last.as_usize() - first.as_usize()) as u64,
-        _ => 0,
-    }
 }

@@ -6,8 +6,11 @@
 //! (global buffer 0), the column metadata, the offset tables and the footer, and only then
 //! makes the object visible. Any failure, and dropping the writer unfinished, aborts the upload.
 
+mod estimate;
+mod fields_structural;
 mod fields_v2_0;
 mod options;
+mod tasks;
 mod validate;
 
 use std::collections::HashMap;
@@ -20,7 +23,6 @@ use object_store::ObjectStore;
 use object_store::path::Path;
 use prost::Message;
 
-use crate::encodings::EncodedPage;
 use crate::error::{Error, Result};
 use crate::format::footer::Footer;
 use crate::format::pb;
@@ -30,7 +32,9 @@ use crate::io::AlignedWriter;
 
 pub use options::WriterOptions;
 
-use fields_v2_0::{ColumnTask, FieldsEncoder};
+use fields_structural::StructuralEncoder;
+use fields_v2_0::FieldsEncoder;
+use tasks::{ColumnPage, PageTask};
 
 /// What [`FileWriter::finish`] wrote.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,7 +66,7 @@ pub struct FileWriter {
     out: AlignedWriter,
     options: WriterOptions,
     schema: Option<SchemaRef>,
-    encoder: Option<FieldsEncoder>,
+    encoder: Option<Encoder>,
     /// Pages written so far, per column.
     pages: Vec<Vec<pb::file2::column_metadata::Page>>,
     /// User global buffers (indices 1, 2, ...).
@@ -70,6 +74,35 @@ pub struct FileWriter {
     schema_metadata: HashMap<String, String>,
     num_rows: u64,
     state: State,
+}
+
+/// The column encoders of the version being written.
+enum Encoder {
+    V2_0(FieldsEncoder),
+    Structural(StructuralEncoder),
+}
+
+impl Encoder {
+    fn num_columns(&self) -> usize {
+        match self {
+            Encoder::V2_0(encoder) => encoder.num_columns(),
+            Encoder::Structural(encoder) => encoder.num_columns(),
+        }
+    }
+
+    fn append(&mut self, batch: &RecordBatch) -> Result<Vec<PageTask>> {
+        match self {
+            Encoder::V2_0(encoder) => encoder.append(batch),
+            Encoder::Structural(encoder) => encoder.append(batch),
+        }
+    }
+
+    fn finish(&mut self) -> Result<Vec<PageTask>> {
+        match self {
+            Encoder::V2_0(encoder) => encoder.finish(),
+            Encoder::Structural(encoder) => encoder.finish(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,12 +142,6 @@ impl FileWriter {
         path: Path,
         options: WriterOptions,
     ) -> Result<Self> {
-        if options.version() != FileVersion::V2_0 {
-            return Err(Error::not_supported(format!(
-                "writing format {} files is not implemented yet; use version 2.0",
-                options.version()
-            )));
-        }
         let out = AlignedWriter::new(store, path, options.upload());
         Ok(Self {
             out,
@@ -132,7 +159,14 @@ impl FileWriter {
     fn set_schema(&mut self, schema: SchemaRef) -> Result<()> {
         validate::check_schema(&schema, self.options.version())?;
         let budget = self.options.cache_bytes_per_column(schema.fields().len());
-        let encoder = FieldsEncoder::new(&schema, budget, self.options.max_page_bytes())?;
+        let encoder = match self.options.version() {
+            FileVersion::V2_0 => Encoder::V2_0(FieldsEncoder::new(
+                &schema,
+                budget,
+                self.options.max_page_bytes(),
+            )?),
+            version => Encoder::Structural(StructuralEncoder::new(&schema, budget, version)?),
+        };
         self.pages = vec![Vec::new(); encoder.num_columns()];
         self.encoder = Some(encoder);
         self.schema = Some(schema);
@@ -202,23 +236,25 @@ impl FileWriter {
     }
 
     /// Encodes pages in parallel on blocking threads and writes them in task order.
-    async fn write_tasks(&mut self, tasks: Vec<ColumnTask>) -> Result<()> {
-        let handles: Vec<_> = tasks
-            .into_iter()
-            .map(|task| (task.column, tokio::task::spawn_blocking(task.task)))
-            .collect();
-        for (column, handle) in handles {
+    async fn write_tasks(&mut self, tasks: Vec<PageTask>) -> Result<()> {
+        let handles: Vec<_> = tasks.into_iter().map(tokio::task::spawn_blocking).collect();
+        for handle in handles {
             let pages = handle
                 .await
                 .map_err(|e| Error::internal(format!("page encoding task failed: {e}")))??;
             for page in pages {
-                self.write_page(column, page).await?;
+                self.write_page(page).await?;
             }
         }
         Ok(())
     }
 
-    async fn write_page(&mut self, column: usize, page: EncodedPage) -> Result<()> {
+    async fn write_page(&mut self, page: ColumnPage) -> Result<()> {
+        let ColumnPage {
+            column,
+            page,
+            priority,
+        } = page;
         let mut buffer_offsets = Vec::with_capacity(page.buffers.len());
         let mut buffer_sizes = Vec::with_capacity(page.buffers.len());
         for buffer in page.buffers {
@@ -236,7 +272,7 @@ impl FileWriter {
             buffer_sizes,
             length: page.num_rows,
             encoding: Some(encoding),
-            priority: 0,
+            priority,
         });
         Ok(())
     }

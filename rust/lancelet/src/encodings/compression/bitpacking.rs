@@ -86,9 +86,15 @@ pub fn decode_inline<T: Word>(buffer: &[u8], num_values: usize) -> Result<DataBl
     Ok(fixed(out[..num_values].to_vec()))
 }
 
-/// Packs values out of line at one width for all of them. Returns the width and the buffer.
+/// Packs values out of line at one width for all of them (their largest bit length). Returns
+/// the width and the buffer.
 pub fn encode_out_of_line<T: Word>(values: &[T]) -> (usize, Vec<u8>) {
     let width = width_of(values);
+    (width, encode_out_of_line_at(values, width))
+}
+
+/// Packs values out of line at `width` bits, which must be at least their largest bit length.
+pub fn encode_out_of_line_at<T: Word>(values: &[T], width: usize) -> Vec<u8> {
     let mut words = Vec::new();
     let mut chunks = values.chunks_exact(BLOCK);
     let mut block = [T::default(); BLOCK];
@@ -109,7 +115,7 @@ pub fn encode_out_of_line<T: Word>(values: &[T]) -> (usize, Vec<u8>) {
             words.extend_from_slice(tail);
         }
     }
-    (width, to_bytes(&words))
+    to_bytes(&words)
 }
 
 /// Decodes `num_values` values packed out of line at `width` bits.

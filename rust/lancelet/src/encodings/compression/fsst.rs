@@ -181,6 +181,189 @@ impl SymbolTable {
     }
 }
 
+/// The 255 substrings of 1 to 8 bytes that save the most bytes in `sample`
+/// (`count · (length - 1)`, a single byte its escape), at most one symbol per 8-byte prefix
+/// family being preferred by score only.
+fn substring_candidates(sample: &[&[u8]]) -> Vec<Vec<u8>> {
+    let mut counts: std::collections::HashMap<&[u8], u64> = std::collections::HashMap::new();
+    for string in sample {
+        for start in 0..string.len() {
+            for len in 1..=8.min(string.len() - start) {
+                *counts.entry(&string[start..start + len]).or_default() += 1;
+            }
+        }
+    }
+    let mut scored: Vec<(&[u8], u64)> = counts
+        .into_iter()
+        .map(|(s, c)| (s, c * (s.len() as u64 - 1).max(1)))
+        .filter(|(_, gain)| *gain > 1)
+        .collect();
+    scored.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    scored
+        .into_iter()
+        .take(255)
+        .map(|(s, _)| s.to_vec())
+        .collect()
+}
+
+/// Builds symbol tables and compresses strings with them.
+///
+/// The table is learned from a sample of the strings in a few rounds: parse the sample greedily
+/// (longest symbol first, escaping bytes without a symbol), count how often each token and
+/// each pair of adjacent tokens occurs, and keep the 255 candidates that save the most bytes
+/// (`count · (length - 1)`; a single byte saves its escape byte). The table that compresses
+/// the sample best is kept. Any table with symbols of 1 to 8 bytes decodes correctly.
+#[derive(Debug)]
+pub struct Encoder {
+    table: SymbolTable,
+    /// Symbol codes by first byte, longest first.
+    by_first_byte: Vec<Vec<u8>>,
+}
+
+const SAMPLE_BYTES: usize = 16 * 1024;
+const ROUNDS: usize = 5;
+
+impl Encoder {
+    /// Learns a table from `strings` (a sample of them is used).
+    pub fn train<'a>(strings: impl ExactSizeIterator<Item = &'a [u8]> + Clone) -> Self {
+        let total: usize = strings.clone().map(<[u8]>::len).sum();
+        // A pseudo-random sample (a fixed seed keeps files reproducible); evenly spaced
+        // strings would repeat patterns in the data and overfit the table to them.
+        let keep_one_in = (total / SAMPLE_BYTES).max(1) as u64;
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut taken = 0usize;
+        let mut sample: Vec<&[u8]> = Vec::new();
+        for string in strings {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            if (state >> 33).is_multiple_of(keep_one_in) {
+                sample.push(string);
+                taken += string.len();
+                if taken >= SAMPLE_BYTES * 2 {
+                    break;
+                }
+            }
+        }
+        // Start from the substrings that save the most bytes, then refine by parsing.
+        let mut encoder = Self::from_symbols(substring_candidates(&sample));
+        let mut best = Some((
+            encoder.compressed_size(&sample),
+            Self::from_symbols(encoder.table.symbols.clone()),
+        ));
+        for _ in 0..ROUNDS {
+            let mut gains: std::collections::HashMap<Vec<u8>, u64> =
+                std::collections::HashMap::new();
+            for string in &sample {
+                let tokens = encoder.tokens(string);
+                for (index, token) in tokens.iter().enumerate() {
+                    // A symbol of length l saves l - 1 bytes per use over single-byte symbols;
+                    // a single-byte symbol saves the escape byte.
+                    *gains.entry(token.to_vec()).or_default() += (token.len() as u64 - 1).max(1);
+                    if let Some(next) = tokens.get(index + 1) {
+                        let joined_len = (token.len() + next.len()).min(8);
+                        let mut joined = token.to_vec();
+                        joined.extend_from_slice(next);
+                        joined.truncate(joined_len);
+                        *gains.entry(joined).or_default() += joined_len as u64 - 1;
+                    }
+                }
+            }
+            let mut candidates: Vec<(Vec<u8>, u64)> =
+                gains.into_iter().filter(|(_, g)| *g > 0).collect();
+            candidates.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            candidates.truncate(255);
+            encoder = Self::from_symbols(candidates.into_iter().map(|(s, _)| s).collect());
+            // Keep the table that compresses the sample best.
+            let size = encoder.compressed_size(&sample);
+            if best.as_ref().is_none_or(|(best_size, _)| size < *best_size) {
+                best = Some((size, Self::from_symbols(encoder.table.symbols.clone())));
+            }
+        }
+        best.map_or(encoder, |(_, table)| table)
+    }
+
+    /// The bytes the strings take once compressed.
+    fn compressed_size(&self, strings: &[&[u8]]) -> usize {
+        let mut out = Vec::new();
+        strings
+            .iter()
+            .map(|s| {
+                out.clear();
+                self.compress_into(s, &mut out);
+                out.len()
+            })
+            .sum()
+    }
+
+    fn from_symbols(symbols: Vec<Vec<u8>>) -> Self {
+        let mut by_first_byte = vec![Vec::new(); 256];
+        for (code, symbol) in symbols.iter().enumerate() {
+            if let Some(&first) = symbol.first() {
+                by_first_byte[usize::from(first)].push(code as u8);
+            }
+        }
+        for codes in &mut by_first_byte {
+            codes.sort_by_key(|&c| std::cmp::Reverse(symbols[usize::from(c)].len()));
+        }
+        Self {
+            table: SymbolTable {
+                compressed: true,
+                symbols,
+                terminator: 0,
+                suffix_lim: 0,
+            },
+            by_first_byte,
+        }
+    }
+
+    /// The longest symbol matching at the start of `rest`.
+    fn longest_match(&self, rest: &[u8]) -> Option<u8> {
+        let first = *rest.first()?;
+        self.by_first_byte[usize::from(first)]
+            .iter()
+            .copied()
+            .find(|&c| rest.starts_with(&self.table.symbols[usize::from(c)]))
+    }
+
+    /// The greedy parse of a string into symbols and single bytes.
+    fn tokens<'s>(&self, string: &'s [u8]) -> Vec<&'s [u8]> {
+        let mut tokens = Vec::new();
+        let mut at = 0;
+        while at < string.len() {
+            let len = self
+                .longest_match(&string[at..])
+                .map_or(1, |c| self.table.symbols[usize::from(c)].len());
+            tokens.push(&string[at..at + len]);
+            at += len;
+        }
+        tokens
+    }
+
+    /// Compresses one string, appending its codes to `out`.
+    pub fn compress_into(&self, string: &[u8], out: &mut Vec<u8>) {
+        let mut at = 0;
+        while at < string.len() {
+            match self.longest_match(&string[at..]) {
+                Some(code) => {
+                    out.push(code);
+                    at += self.table.symbols[usize::from(code)].len();
+                }
+                None => {
+                    out.push(ESCAPE);
+                    out.push(string[at]);
+                    at += 1;
+                }
+            }
+        }
+    }
+
+    /// The table to store with the page.
+    pub fn table(&self) -> &SymbolTable {
+        &self.table
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,6 +395,30 @@ mod tests {
         assert_eq!(out, b"user-0@example.com!");
         assert!(parsed.decompress_into(&[9], &mut out).is_err());
         assert!(parsed.decompress_into(&[ESCAPE], &mut out).is_err());
+    }
+
+    #[test]
+    fn trained_tables_compress_and_decode() {
+        let strings: Vec<String> = (0..5000).map(|i| format!("user-{i}@example.com")).collect();
+        let encoder = Encoder::train(strings.iter().map(|s| s.as_bytes()));
+        let table = SymbolTable::parse(&encoder.table().serialize()).unwrap();
+        let mut compressed = 0;
+        for string in &strings {
+            let mut codes = Vec::new();
+            encoder.compress_into(string.as_bytes(), &mut codes);
+            compressed += codes.len();
+            let mut back = Vec::new();
+            table.decompress_into(&codes, &mut back).unwrap();
+            assert_eq!(back, string.as_bytes());
+        }
+        let raw: usize = strings.iter().map(String::len).sum();
+        assert!(compressed * 2 < raw, "{compressed} of {raw}");
+        // Bytes without a symbol are escaped.
+        let mut codes = Vec::new();
+        encoder.compress_into(&[0xff, 0x00], &mut codes);
+        let mut back = Vec::new();
+        table.decompress_into(&codes, &mut back).unwrap();
+        assert_eq!(back, vec![0xff, 0x00]);
     }
 
     #[test]

@@ -4,6 +4,7 @@ pub mod bitpacking;
 pub mod block;
 pub mod bss;
 pub mod decode;
+pub mod encode;
 pub mod fastlanes;
 pub mod fsst;
 pub mod rle;

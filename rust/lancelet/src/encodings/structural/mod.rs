@@ -2,7 +2,10 @@
 //! (mini-block, full-zip, constant) that store levels and compressed values.
 
 pub mod constant;
+pub mod constant_encode;
 pub mod fullzip;
+pub mod fullzip_encode;
 pub mod miniblock;
+pub mod miniblock_encode;
 pub mod page;
 pub mod repdef;

@@ -49,6 +49,16 @@ impl PageContext {
             .iter()
             .map(|&l| Layer::from_proto(l))
             .collect::<Result<Vec<_>>>()?;
+        Self::from_layers(layers, leaf_type, num_rows, version)
+    }
+
+    /// Builds the context from layers (innermost first).
+    pub fn from_layers(
+        layers: Vec<Layer>,
+        leaf_type: &DataType,
+        num_rows: u64,
+        version: FileVersion,
+    ) -> Result<Self> {
         if layers.is_empty() {
             return Err(Error::corrupt("page has no rep/def layers"));
         }

@@ -1,0 +1,486 @@
+//! Compressing a page's values into mini-block chunks.
+//!
+//! Each compressor cuts the values into chunks (every chunk but the last holds a power of two
+//! of values, at least 2 and at most 4096) and encodes each chunk into its value buffers:
+//!
+//! | compressor | values per chunk | buffers per chunk |
+//! |---|---|---|
+//! | flat | the most that fit in 8186 bytes | the values |
+//! | inline bit-packing | 1024 | `[width][packed block]` |
+//! | RLE | the most whose runs fit in 8186 bytes | run values, u8 run lengths |
+//! | variable | doubled from 2 while offsets and bytes fit in 4096 bytes | `[offsets][bytes]` |
+//! | fixed-size list | as flat, for whole lists | item bitmap (with item nulls), items |
+//!
+//! [`with_general`] then compresses buffer 0 of every chunk with zstd or lz4 when that helps.
+
+use bytes::Bytes;
+
+use crate::encodings::compression::block::DataBlock;
+use crate::encodings::compression::fastlanes::Word;
+use crate::encodings::compression::{bitpacking, rle, variable};
+use crate::encodings::general::{self, Scheme};
+use crate::error::{Error, Result};
+use crate::format::pb::v2_1 as pb;
+use pb::compressive_encoding::Compression as C;
+
+/// Most bytes of values in one fixed-width chunk.
+pub const MAX_CHUNK_VALUE_BYTES: usize = 8186;
+/// Most values in one chunk.
+pub const MAX_CHUNK_VALUES: usize = 4096;
+/// Byte budget of a variable-width chunk (offsets included).
+const VARIABLE_CHUNK_BYTES: usize = 4096;
+
+/// One chunk's value buffers.
+#[derive(Clone, Debug)]
+pub struct Chunk {
+    /// The value buffers, in the order the encoding reads them.
+    pub buffers: Vec<Bytes>,
+    /// The number of values in the chunk.
+    pub num_values: usize,
+}
+
+/// A page's values, chunked and compressed.
+#[derive(Clone, Debug)]
+pub struct ChunkedValues {
+    /// How each chunk's buffers are encoded.
+    pub encoding: pb::CompressiveEncoding,
+    /// Buffers per chunk.
+    pub num_buffers: usize,
+    /// The chunks.
+    pub chunks: Vec<Chunk>,
+}
+
+impl ChunkedValues {
+    /// Bytes of all value buffers (a size estimate for choosing between compressors).
+    pub fn size(&self) -> usize {
+        self.chunks
+            .iter()
+            .flat_map(|c| c.buffers.iter())
+            .map(|b| b.len().next_multiple_of(8))
+            .sum()
+    }
+}
+
+/// Wraps a compressive encoding variant.
+pub fn encoding(variant: C) -> pb::CompressiveEncoding {
+    pb::CompressiveEncoding {
+        compression: Some(variant),
+    }
+}
+
+/// `flat(bits)`.
+pub fn flat_encoding(bits: u64) -> pb::CompressiveEncoding {
+    encoding(C::Flat(pb::Flat {
+        bits_per_value: bits,
+        data: None,
+    }))
+}
+
+/// The largest power of two `n` (2 ≤ n ≤ 4096) with `n · bytes ≤ limit`, or 1 when even two
+/// values are too large.
+fn values_per_chunk(bytes_per_value: usize, limit: usize) -> usize {
+    let mut n = MAX_CHUNK_VALUES;
+    while n > 2 && n * bytes_per_value > limit {
+        n /= 2;
+    }
+    n
+}
+
+/// Cuts `num_values` values into chunks of `per_chunk` values.
+fn spans(num_values: usize, per_chunk: usize) -> impl Iterator<Item = (usize, usize)> {
+    let per_chunk = per_chunk.max(1);
+    (0..num_values)
+        .step_by(per_chunk)
+        .map(move |start| (start, per_chunk.min(num_values - start)))
+}
+
+/// Flat fixed-width values (`bits` a multiple of 8, or 1 for bitmaps).
+pub fn flat(data: &Bytes, bits: u64, num_values: usize) -> Result<ChunkedValues> {
+    let chunks = if bits == 1 {
+        // 4096 bits = 512 bytes per chunk, so chunks start on byte boundaries.
+        spans(num_values, MAX_CHUNK_VALUES)
+            .map(|(start, len)| Chunk {
+                buffers: vec![data.slice(start / 8..(start + len).div_ceil(8))],
+                num_values: len,
+            })
+            .collect()
+    } else {
+        let width = (bits / 8) as usize;
+        let per_chunk = values_per_chunk(width, MAX_CHUNK_VALUE_BYTES);
+        if per_chunk < 2 && num_values > 1 && 2 * width > MAX_CHUNK_VALUE_BYTES {
+            return Err(Error::internal("values too wide for mini-block chunks"));
+        }
+        spans(num_values, per_chunk)
+            .map(|(start, len)| Chunk {
+                buffers: vec![data.slice(start * width..(start + len) * width)],
+                num_values: len,
+            })
+            .collect()
+    };
+    Ok(ChunkedValues {
+        encoding: flat_encoding(bits),
+        num_buffers: 1,
+        chunks,
+    })
+}
+
+/// The bytes bit-packing would take, block by block.
+pub fn bitpacked_size<T: Word>(values: &[T]) -> usize {
+    values
+        .chunks(1024)
+        .map(|block| {
+            let or = block.iter().fold(0u64, |acc, v| acc | v.to_u64());
+            let width = (64 - or.leading_zeros()) as usize;
+            T::BITS / 8 + 128 * width
+        })
+        .sum()
+}
+
+/// Inline bit-packing, 1024 values per chunk.
+pub fn bitpacked<T: Word>(values: &[T]) -> ChunkedValues {
+    let chunks = values
+        .chunks(1024)
+        .map(|block| Chunk {
+            buffers: vec![Bytes::from(bitpacking::encode_inline(block))],
+            num_values: block.len(),
+        })
+        .collect();
+    ChunkedValues {
+        encoding: encoding(C::InlineBitpacking(pb::InlineBitpacking {
+            uncompressed_bits_per_value: T::BITS as u64,
+            values: None,
+        })),
+        num_buffers: 1,
+        chunks,
+    }
+}
+
+/// Run-length encoding of fixed-width values of `width` bytes.
+pub fn run_length(data: &[u8], width: usize, num_values: usize) -> ChunkedValues {
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    while start < num_values {
+        let remaining = num_values - start;
+        let fits = |n: usize| {
+            let slice = &data[start * width..(start + n) * width];
+            rle::count_runs(slice, width) * (width + 1) <= MAX_CHUNK_VALUE_BYTES
+        };
+        let len = if remaining <= MAX_CHUNK_VALUES && fits(remaining) {
+            remaining
+        } else {
+            let mut n = MAX_CHUNK_VALUES
+                .min(remaining.next_power_of_two() / 2)
+                .max(2);
+            while n > 2 && !fits(n) {
+                n /= 2;
+            }
+            n.min(remaining)
+        };
+        let (values, lengths) = rle::encode(&data[start * width..(start + len) * width], width);
+        chunks.push(Chunk {
+            buffers: vec![Bytes::from(values), Bytes::from(lengths)],
+            num_values: len,
+        });
+        start += len;
+    }
+    ChunkedValues {
+        encoding: encoding(C::Rle(Box::new(pb::Rle {
+            values: Some(Box::new(flat_encoding((width * 8) as u64))),
+            run_lengths: Some(Box::new(flat_encoding(8))),
+        }))),
+        num_buffers: 2,
+        chunks,
+    }
+}
+
+/// The estimated bytes of run-length encoding.
+pub fn run_length_size(data: &[u8], width: usize) -> usize {
+    rle::count_runs(data, width) * (width + 1)
+}
+
+/// Variable-width values: `offsets` (num_values + 1 of them) into `data`.
+pub fn variable_chunks(data: &[u8], offsets: &[u64], bits: u64) -> Result<ChunkedValues> {
+    let width = (bits / 8) as usize;
+    let num_values = offsets.len().saturating_sub(1);
+    let size_of =
+        |start: usize, n: usize| (n + 1) * width + (offsets[start + n] - offsets[start]) as usize;
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    while start < num_values {
+        let remaining = num_values - start;
+        let len = if remaining <= 1 {
+            remaining
+        } else {
+            let mut n = 2;
+            loop {
+                let next = 2 * n;
+                if next > remaining {
+                    if size_of(start, remaining) <= VARIABLE_CHUNK_BYTES {
+                        n = remaining;
+                    }
+                    break;
+                }
+                if size_of(start, next) <= VARIABLE_CHUNK_BYTES && 2 * next <= MAX_CHUNK_VALUES {
+                    n = next;
+                } else {
+                    break;
+                }
+            }
+            n
+        };
+        let buffer = variable::encode_chunk(data, &offsets[start..=start + len], bits)?;
+        chunks.push(Chunk {
+            buffers: vec![Bytes::from(buffer)],
+            num_values: len,
+        });
+        start += len;
+    }
+    Ok(ChunkedValues {
+        encoding: encoding(C::Variable(Box::new(pb::Variable {
+            offsets: Some(Box::new(flat_encoding(bits))),
+            values: None,
+        }))),
+        num_buffers: 1,
+        chunks,
+    })
+}
+
+/// Fixed-size lists of flat items (`item_bits` a multiple of 8 or 1), with the items' validity
+/// when given.
+pub fn fixed_size_list(
+    items: &Bytes,
+    item_bits: u64,
+    dimension: usize,
+    item_validity: Option<&arrow_buffer::BooleanBuffer>,
+    num_values: usize,
+) -> Result<ChunkedValues> {
+    let list_bits =
+        item_bits as usize * dimension + usize::from(item_validity.is_some()) * dimension;
+    let per_chunk = values_per_chunk(list_bits.div_ceil(8).max(1), MAX_CHUNK_VALUE_BYTES);
+    let per_chunk = if item_bits == 1 {
+        // Keep bitmap chunks byte-aligned.
+        per_chunk.max(8)
+    } else {
+        per_chunk
+    };
+    let mut chunks = Vec::new();
+    for (start, len) in spans(num_values, per_chunk) {
+        let (first_item, item_count) = (start * dimension, len * dimension);
+        let values = if item_bits == 1 {
+            let bits = arrow_buffer::BooleanBuffer::new(
+                arrow_buffer::Buffer::from(items.clone()),
+                first_item,
+                item_count,
+            );
+            Bytes::from(bits.sliced().as_slice().to_vec())
+        } else {
+            let width = (item_bits / 8) as usize;
+            items.slice(first_item * width..(first_item + item_count) * width)
+        };
+        let mut buffers = Vec::with_capacity(2);
+        if let Some(validity) = item_validity {
+            buffers.push(Bytes::from(
+                validity
+                    .slice(first_item, item_count)
+                    .sliced()
+                    .as_slice()
+                    .to_vec(),
+            ));
+        }
+        buffers.push(values);
+        chunks.push(Chunk {
+            buffers,
+            num_values: len,
+        });
+    }
+    Ok(ChunkedValues {
+        encoding: encoding(C::FixedSizeList(Box::new(pb::FixedSizeList {
+            items_per_value: dimension as u64,
+            values: Some(Box::new(flat_encoding(item_bits))),
+            has_validity: item_validity.is_some(),
+        }))),
+        num_buffers: 1 + usize::from(item_validity.is_some()),
+        chunks,
+    })
+}
+
+/// Compresses buffer 0 of every chunk with `scheme` when the buffers hold at least 4 KiB and
+/// get smaller; otherwise returns the values unchanged.
+pub fn with_general(
+    values: ChunkedValues,
+    scheme: Scheme,
+    level: Option<i32>,
+) -> Result<ChunkedValues> {
+    let raw: usize = values
+        .chunks
+        .iter()
+        .filter_map(|c| c.buffers.first())
+        .map(Bytes::len)
+        .sum();
+    if raw < 4096 {
+        return Ok(values);
+    }
+    let mut chunks = Vec::with_capacity(values.chunks.len());
+    let mut compressed_total = 0usize;
+    for chunk in &values.chunks {
+        let mut buffers = chunk.buffers.clone();
+        if let Some(first) = buffers.first_mut() {
+            *first = general::compress(scheme, level, first)?;
+            compressed_total += first.len();
+        }
+        chunks.push(Chunk {
+            buffers,
+            num_values: chunk.num_values,
+        });
+    }
+    if compressed_total >= raw {
+        return Ok(values);
+    }
+    Ok(ChunkedValues {
+        encoding: encoding(C::General(Box::new(pb::General {
+            compression: Some(buffer_compression(scheme, level)),
+            values: Some(Box::new(values.encoding)),
+        }))),
+        num_buffers: values.num_buffers,
+        chunks,
+    })
+}
+
+/// The protobuf form of a general compression scheme.
+pub fn buffer_compression(scheme: Scheme, level: Option<i32>) -> pb::BufferCompression {
+    pb::BufferCompression {
+        scheme: match scheme {
+            Scheme::Lz4 => pb::CompressionScheme::CompressionAlgorithmLz4,
+            Scheme::Zstd => pb::CompressionScheme::CompressionAlgorithmZstd,
+        } as i32,
+        level,
+    }
+}
+
+/// Byte-stream split of 32- or 64-bit values, chunked like flat values.
+pub fn byte_stream_split(data: &Bytes, bits: u64, num_values: usize) -> ChunkedValues {
+    let width = (bits / 8) as usize;
+    let per_chunk = values_per_chunk(width, 4096);
+    let chunks = spans(num_values, per_chunk)
+        .map(|(start, len)| Chunk {
+            buffers: vec![Bytes::from(crate::encodings::compression::bss::encode(
+                &data[start * width..(start + len) * width],
+                width,
+            ))],
+            num_values: len,
+        })
+        .collect();
+    ChunkedValues {
+        encoding: encoding(C::ByteStreamSplit(Box::new(pb::ByteStreamSplit {
+            values: Some(Box::new(flat_encoding(bits))),
+        }))),
+        num_buffers: 1,
+        chunks,
+    }
+}
+
+/// The values of a fixed-width block as words of `T` (for bit-packing).
+pub fn words<T: Word>(block: &DataBlock) -> Result<Vec<T>> {
+    let DataBlock::Fixed {
+        data,
+        bits_per_value,
+        num_values,
+    } = block
+    else {
+        return Err(Error::internal("expected fixed-width values"));
+    };
+    if *bits_per_value != T::BITS as u64 {
+        return Err(Error::internal("word width mismatch"));
+    }
+    Ok(data
+        .chunks_exact(T::BITS / 8)
+        .take(*num_values)
+        .map(T::from_le)
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encodings::compression::decode;
+
+    fn round_trip(values: &ChunkedValues, expected: &DataBlock) {
+        let mut blocks = Vec::new();
+        for chunk in &values.chunks {
+            blocks.push(
+                decode::miniblock(&values.encoding, &chunk.buffers, chunk.num_values).unwrap(),
+            );
+        }
+        let joined = DataBlock::concat(blocks).unwrap();
+        assert_eq!(format!("{joined:?}"), format!("{expected:?}"));
+    }
+
+    #[test]
+    fn every_compressor_decodes_back() {
+        let n = 5000;
+        let ints: Vec<u32> = (0..n as u32).map(|i| i % 1000).collect();
+        let data = Bytes::from(
+            ints.iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect::<Vec<_>>(),
+        );
+        let block = DataBlock::Fixed {
+            data: data.clone(),
+            bits_per_value: 32,
+            num_values: n,
+        };
+        let flat_values = flat(&data, 32, n).unwrap();
+        assert!(
+            flat_values
+                .chunks
+                .iter()
+                .rev()
+                .skip(1)
+                .all(|c| c.num_values == 1024)
+        );
+        round_trip(&flat_values, &block);
+        let packed = bitpacked(&ints);
+        assert_eq!(packed.chunks.len(), 5);
+        round_trip(&packed, &block);
+        let runs: Vec<u8> = (0..n as u32)
+            .flat_map(|i| (i / 700).to_le_bytes())
+            .collect();
+        let runs = Bytes::from(runs);
+        let run_block = DataBlock::Fixed {
+            data: runs.clone(),
+            bits_per_value: 32,
+            num_values: n,
+        };
+        round_trip(&run_length(&runs, 4, n), &run_block);
+        round_trip(
+            &with_general(flat(&data, 32, n).unwrap(), Scheme::Zstd, None).unwrap(),
+            &block,
+        );
+        round_trip(
+            &with_general(byte_stream_split(&data, 32, n), Scheme::Lz4, None).unwrap(),
+            &block,
+        );
+    }
+
+    #[test]
+    fn variable_chunks_double_within_the_budget() {
+        let strings: Vec<String> = (0..1000).map(|i| format!("value-{i}")).collect();
+        let mut data = Vec::new();
+        let mut offsets = vec![0u64];
+        for s in &strings {
+            data.extend_from_slice(s.as_bytes());
+            offsets.push(data.len() as u64);
+        }
+        let chunked = variable_chunks(&data, &offsets, 32).unwrap();
+        let counts: Vec<usize> = chunked.chunks.iter().map(|c| c.num_values).collect();
+        assert!(
+            counts[..counts.len() - 1]
+                .iter()
+                .all(|c| c.is_power_of_two() && *c >= 2)
+        );
+        assert_eq!(counts.iter().sum::<usize>(), 1000);
+        for chunk in &chunked.chunks {
+            assert!(chunk.buffers[0].len() <= 4096 + 4);
+        }
+    }
+}

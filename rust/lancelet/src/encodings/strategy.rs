@@ -1,0 +1,689 @@
+//! The one place that decides how a 2.1/2.2 page is stored.
+//!
+//! For each page of a leaf column (its levels and the values its entries carry):
+//!
+//! 1. **All null**: no entry carries a non-null value → an all-null page (no value data).
+//! 2. **Constant** (2.2): every non-null value is the same fixed-width or string value → a
+//!    constant page (the value once, inline or in a small scalar buffer).
+//! 3. **Layout**: values of 256 bytes or more go to a full-zip page (values stored whole, so a
+//!    take reads just the rows' bytes); smaller ones to a mini-block page (compressed chunks of
+//!    a few KiB). The top-level field's `lance-encoding:structural-encoding` (`miniblock` or
+//!    `fullzip`) overrides this when the values allow it.
+//! 4. **Compression** in mini-blocks, by the smallest result: integers and floats as flat
+//!    values, bit-packed, or run-length encoded; strings through a dictionary when few values
+//!    repeat, FSST when the page has 32 KiB or more of text, plain otherwise. The leaf field's
+//!    `lance-encoding:compression` (`zstd`, `lz4`, `fsst`, `none`) adds general compression of
+//!    each chunk (after a byte-stream split for floats unless `lance-encoding:bss` is `off`),
+//!    forces FSST, or turns compression off. In full-zip pages values above 32 KiB (or all
+//!    values when compression is asked for) are compressed one by one with zstd.
+
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, ArrayRef};
+use arrow_buffer::{BooleanBuffer, BooleanBufferBuilder};
+use arrow_schema::{DataType, Field};
+use bytes::Bytes;
+
+use crate::encodings::EncodedPage;
+use crate::encodings::compression::DataBlock;
+use crate::encodings::compression::encode::{
+    self, ChunkedValues, bitpacked, bitpacked_size, buffer_compression, byte_stream_split,
+    encoding, flat_encoding, run_length, run_length_size, variable_chunks, with_general, words,
+};
+use crate::encodings::compression::fsst;
+use crate::encodings::compression::variable;
+use crate::encodings::general::{self, Scheme};
+use crate::encodings::structural::miniblock_encode::{self, PageDictionary};
+use crate::encodings::structural::page::PageContext;
+use crate::encodings::structural::{constant_encode, fullzip_encode};
+use crate::error::{Error, Result};
+use crate::format::FileVersion;
+use crate::format::pb::v2_1 as pb;
+use pb::compressive_encoding::Compression as C;
+
+/// Values this large (bytes) or larger go to full-zip pages.
+const FULL_ZIP_VALUE_BYTES: usize = 256;
+/// Full-zip values larger than this are compressed one by one.
+const COMPRESS_VALUE_BYTES: usize = 32 * 1024;
+/// Pages with at least this much string data are tried with FSST.
+const FSST_MIN_BYTES: usize = 32 * 1024;
+
+/// A forced page layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LayoutHint {
+    /// Mini-block pages.
+    MiniBlock,
+    /// Full-zip pages.
+    FullZip,
+}
+
+/// What field metadata asks of a leaf column's pages.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LeafHints {
+    /// General compression of mini-block chunks (and of full-zip values).
+    pub compression: Option<(Scheme, Option<i32>)>,
+    /// FSST for strings whatever their size.
+    pub force_fsst: bool,
+    /// No compression at all (dictionaries still allowed).
+    pub no_compression: bool,
+    /// Never split floats into byte streams.
+    pub no_byte_stream_split: bool,
+    /// The layout asked for by the top-level field.
+    pub layout: Option<LayoutHint>,
+}
+
+impl LeafHints {
+    /// Reads the hints of a leaf field and of its top-level field.
+    pub fn new(leaf: &Field, top_level: &Field) -> Result<Self> {
+        let get = |field: &Field, key: &str| {
+            field
+                .metadata()
+                .get(key)
+                .map(|v| v.trim().to_ascii_lowercase())
+        };
+        let mut hints = LeafHints::default();
+        match get(leaf, "lance-encoding:compression").as_deref() {
+            None => {}
+            Some("none") => hints.no_compression = true,
+            Some("fsst") => hints.force_fsst = true,
+            Some(name) => {
+                let scheme = Scheme::from_name(name).map_err(|_| {
+                    Error::invalid_argument(format!(
+                        "field '{}': lance-encoding:compression is '{name}'; expected zstd, lz4, fsst or none",
+                        leaf.name()
+                    ))
+                })?;
+                let level = match get(leaf, "lance-encoding:compression-level") {
+                    None => None,
+                    Some(text) => Some(text.parse::<i32>().map_err(|_| {
+                        Error::invalid_argument(format!(
+                            "field '{}': lance-encoding:compression-level '{text}' is not an integer",
+                            leaf.name()
+                        ))
+                    })?),
+                };
+                hints.compression = Some((scheme, level));
+            }
+        }
+        hints.no_byte_stream_split = get(leaf, "lance-encoding:bss").as_deref() == Some("off");
+        hints.layout = match get(top_level, "lance-encoding:structural-encoding").as_deref() {
+            None => None,
+            Some("miniblock") => Some(LayoutHint::MiniBlock),
+            Some("fullzip") => Some(LayoutHint::FullZip),
+            Some(other) => {
+                return Err(Error::invalid_argument(format!(
+                    "field '{}': lance-encoding:structural-encoding is '{other}'; expected miniblock or fullzip",
+                    top_level.name()
+                )));
+            }
+        };
+        Ok(hints)
+    }
+}
+
+/// Encodes one page of a leaf column.
+pub fn encode_page(
+    ctx: &PageContext,
+    rep: Option<&[u16]>,
+    def: Option<&[u16]>,
+    num_entries: usize,
+    values: &ArrayRef,
+    hints: &LeafHints,
+) -> Result<EncodedPage> {
+    // Which carried values are valid: def 0 (nulls anywhere above or at the leaf are not).
+    let valid: Option<BooleanBuffer> = def.map(|def| {
+        def.iter()
+            .filter(|&&d| d <= ctx.max_visible_def)
+            .map(|&d| d == 0)
+            .collect()
+    });
+    let valid_count = valid.as_ref().map_or(values.len(), |v| v.count_set_bits());
+    if valid_count == 0 || matches!(values.data_type(), DataType::Null) {
+        return Ok(constant_encode::all_null(ctx, rep, def));
+    }
+    let constant = (ctx.version >= FileVersion::V2_2
+        && !matches!(values.data_type(), DataType::Dictionary(_, _)))
+    .then(|| constant_value(values, valid.as_ref()))
+    .flatten()
+    .and_then(|first| constant_encode::constant_bytes(&first));
+    if let Some((inline, scalar)) = constant {
+        return constant_encode::constant(ctx, rep, def, inline, scalar);
+    }
+    if let DataType::Dictionary(_, _) = values.data_type() {
+        return dictionary_page(ctx, rep, def, num_entries, values, valid.as_ref(), hints);
+    }
+    let block = to_block(values, valid.as_ref())?;
+    let width = value_width(&block);
+    let wide = width >= FULL_ZIP_VALUE_BYTES;
+    let use_full_zip = match hints.layout {
+        Some(LayoutHint::FullZip) => full_zip_possible(&block),
+        Some(LayoutHint::MiniBlock) => !too_wide_for_mini_block(&block),
+        None => wide && full_zip_possible(&block),
+    } || too_wide_for_mini_block(&block);
+    if use_full_zip {
+        let compress = match (&block, hints.compression, hints.no_compression) {
+            (DataBlock::Variable { .. }, _, true) => None,
+            (DataBlock::Variable { .. }, Some(_), false) => Some(Scheme::Zstd),
+            (DataBlock::Variable { .. }, None, false) if width > COMPRESS_VALUE_BYTES => {
+                Some(Scheme::Zstd)
+            }
+            _ => None,
+        };
+        return fullzip_encode::encode(ctx, rep, def, num_entries, &block, compress);
+    }
+    if let DataBlock::Variable {
+        offsets,
+        offset_bits,
+        data,
+        num_values,
+    } = &block
+    {
+        let offsets = read_offsets(offsets, *offset_bits, *num_values);
+        if !hints.force_fsst
+            && let Some((indices, items)) = auto_dictionary(data, &offsets)
+        {
+            let dictionary = encode_dictionary(&items, ctx.version)?;
+            let chunked = index_values(&indices, hints)?;
+            return miniblock_encode::encode(ctx, rep, def, num_entries, chunked, Some(dictionary));
+        }
+    }
+    let chunked = mini_block_values(&block, hints)?;
+    miniblock_encode::encode(ctx, rep, def, num_entries, chunked, None)
+}
+
+/// The largest value in bytes (fixed width: every value).
+fn value_width(block: &DataBlock) -> usize {
+    match block {
+        DataBlock::Fixed { bits_per_value, .. } => (*bits_per_value / 8) as usize,
+        DataBlock::FixedSizeList {
+            dimension, items, ..
+        } => dimension * value_width(items).max(1),
+        DataBlock::Variable { .. } => variable_lengths(block).into_iter().max().unwrap_or(0),
+        DataBlock::Struct { children, .. } => children.iter().map(value_width).sum(),
+    }
+}
+
+fn full_zip_possible(block: &DataBlock) -> bool {
+    match block {
+        DataBlock::Fixed { bits_per_value, .. } => bits_per_value.is_multiple_of(8),
+        DataBlock::FixedSizeList { items, .. } => {
+            matches!(items.as_ref(), DataBlock::Fixed { bits_per_value, .. } if bits_per_value.is_multiple_of(8))
+        }
+        DataBlock::Variable { .. } => true,
+        DataBlock::Struct { .. } => false,
+    }
+}
+
+/// Values that cannot fit two to a mini-block chunk.
+fn too_wide_for_mini_block(block: &DataBlock) -> bool {
+    let width = value_width(block);
+    match block {
+        DataBlock::Variable { .. } => width > 8 * 1024,
+        _ => 2 * width > encode::MAX_CHUNK_VALUE_BYTES,
+    }
+}
+
+fn variable_lengths(block: &DataBlock) -> Vec<usize> {
+    let DataBlock::Variable {
+        offsets,
+        offset_bits,
+        num_values,
+        ..
+    } = block
+    else {
+        return Vec::new();
+    };
+    let width = (*offset_bits / 8) as usize;
+    let read = |i: usize| {
+        let mut full = [0u8; 8];
+        full[..width].copy_from_slice(&offsets[i * width..(i + 1) * width]);
+        u64::from_le_bytes(full) as usize
+    };
+    (0..*num_values).map(|i| read(i + 1) - read(i)).collect()
+}
+
+/// The value all valid entries share, if they do (as a one-value array). Values are compared
+/// byte for byte, so -0.0 and 0.0 differ and equal NaNs match.
+fn constant_value(values: &ArrayRef, valid: Option<&BooleanBuffer>) -> Option<ArrayRef> {
+    let is_valid = |i: usize| valid.is_none_or(|v| v.value(i)) && values.is_valid(i);
+    let first = (0..values.len()).find(|&i| is_valid(i))?;
+    let same = |i: usize| -> Option<bool> {
+        Some(match values.data_type() {
+            DataType::Boolean => {
+                let bools = values.as_boolean();
+                bools.value(i) == bools.value(first)
+            }
+            DataType::Utf8 => {
+                values.as_string::<i32>().value(i) == values.as_string::<i32>().value(first)
+            }
+            DataType::LargeUtf8 => {
+                values.as_string::<i64>().value(i) == values.as_string::<i64>().value(first)
+            }
+            DataType::Binary => {
+                values.as_binary::<i32>().value(i) == values.as_binary::<i32>().value(first)
+            }
+            DataType::LargeBinary => {
+                values.as_binary::<i64>().value(i) == values.as_binary::<i64>().value(first)
+            }
+            DataType::FixedSizeBinary(_) => {
+                let fsb = values.as_fixed_size_binary();
+                fsb.value(i) == fsb.value(first)
+            }
+            other => {
+                let width = other.primitive_width()?;
+                let data = values.to_data();
+                let bytes = data.buffers().first()?.as_slice();
+                let at = |k: usize| {
+                    bytes.get((data.offset() + k) * width..(data.offset() + k + 1) * width)
+                };
+                at(i)? == at(first)?
+            }
+        })
+    };
+    for i in first..values.len() {
+        if is_valid(i) && !same(i)? {
+            return None;
+        }
+    }
+    Some(values.slice(first, 1))
+}
+
+/// Converts carried values to a block, zeroing the bytes of nulls (fixed width) and emptying
+/// them (variable width) so they compress well and reveal nothing.
+pub fn to_block(values: &ArrayRef, valid: Option<&BooleanBuffer>) -> Result<DataBlock> {
+    let n = values.len();
+    let is_null = |i: usize| valid.is_some_and(|v| !v.value(i)) || values.is_null(i);
+    let any_null = (0..n).any(is_null);
+    let data = values.to_data();
+    match values.data_type() {
+        DataType::Boolean => {
+            let bools = values.as_boolean();
+            let mut builder = BooleanBufferBuilder::new(n);
+            for i in 0..n {
+                builder.append(!is_null(i) && bools.value(i));
+            }
+            Ok(DataBlock::Fixed {
+                data: Bytes::from(builder.finish().sliced().as_slice().to_vec()),
+                bits_per_value: 1,
+                num_values: n,
+            })
+        }
+        DataType::Utf8 | DataType::Binary => variable_block::<i32>(values, &is_null),
+        DataType::LargeUtf8 | DataType::LargeBinary => variable_block::<i64>(values, &is_null),
+        DataType::FixedSizeList(item, dimension) => {
+            let list = values.as_fixed_size_list();
+            let dimension = usize::try_from(*dimension)
+                .map_err(|_| Error::invalid_argument("negative list size"))?;
+            let items = list
+                .values()
+                .slice(list.offset() * dimension, n * dimension);
+            if matches!(
+                item.data_type(),
+                DataType::FixedSizeList(_, _) | DataType::Struct(_)
+            ) {
+                return Err(Error::not_supported(
+                    "nested fixed-size lists and fixed-size lists of structs",
+                ));
+            }
+            // Items of null lists count as null items.
+            let item_valid: BooleanBuffer = (0..n * dimension)
+                .map(|i| !is_null(i / dimension) && items.is_valid(i))
+                .collect();
+            let any_null_item =
+                (0..n * dimension).any(|i| !is_null(i / dimension) && items.is_null(i));
+            let items_block = to_block(&items, Some(&item_valid))?;
+            Ok(DataBlock::FixedSizeList {
+                dimension,
+                items: Box::new(items_block),
+                item_validity: any_null_item.then_some(item_valid),
+                num_values: n,
+            })
+        }
+        data_type => {
+            let bits =
+                crate::encodings::compression::block::fixed_bits(data_type).ok_or_else(|| {
+                    Error::not_supported(format!("{data_type} columns in formats 2.1 and 2.2"))
+                })?;
+            let width = (bits / 8) as usize;
+            let buffer = data
+                .buffers()
+                .first()
+                .ok_or_else(|| Error::invalid_argument("fixed-width array without a buffer"))?;
+            let bytes = &buffer.as_slice()[data.offset() * width..(data.offset() + n) * width];
+            let bytes = if any_null {
+                let mut copy = bytes.to_vec();
+                for i in (0..n).filter(|&i| is_null(i)) {
+                    copy[i * width..(i + 1) * width].fill(0);
+                }
+                Bytes::from(copy)
+            } else {
+                Bytes::copy_from_slice(bytes)
+            };
+            Ok(DataBlock::Fixed {
+                data: bytes,
+                bits_per_value: bits,
+                num_values: n,
+            })
+        }
+    }
+}
+
+fn variable_block<O: arrow_array::OffsetSizeTrait>(
+    values: &ArrayRef,
+    is_null: &dyn Fn(usize) -> bool,
+) -> Result<DataBlock> {
+    let (offsets, bytes) = match values.data_type() {
+        DataType::Utf8 | DataType::LargeUtf8 => {
+            let strings = values.as_string::<O>();
+            (strings.value_offsets().to_vec(), strings.values().clone())
+        }
+        _ => {
+            let binary = values.as_binary::<O>();
+            (binary.value_offsets().to_vec(), binary.values().clone())
+        }
+    };
+    let width = std::mem::size_of::<O>();
+    let mut out_offsets = Vec::with_capacity(offsets.len() * width);
+    let mut out_bytes = Vec::new();
+    let push = |out: &mut Vec<u8>, value: usize| {
+        if width == 4 {
+            out.extend_from_slice(&(value as u32).to_le_bytes());
+        } else {
+            out.extend_from_slice(&(value as u64).to_le_bytes());
+        }
+    };
+    push(&mut out_offsets, 0);
+    for i in 0..offsets.len().saturating_sub(1) {
+        if !is_null(i) {
+            out_bytes.extend_from_slice(&bytes[offsets[i].as_usize()..offsets[i + 1].as_usize()]);
+        }
+        push(&mut out_offsets, out_bytes.len());
+    }
+    Ok(DataBlock::Variable {
+        offsets: Bytes::from(out_offsets),
+        offset_bits: (width * 8) as u32,
+        data: Bytes::from(out_bytes),
+        num_values: offsets.len().saturating_sub(1),
+    })
+}
+
+/// Chooses and applies a mini-block compressor.
+fn mini_block_values(block: &DataBlock, hints: &LeafHints) -> Result<ChunkedValues> {
+    let general = |values: ChunkedValues| match hints.compression {
+        Some((scheme, level)) => with_general(values, scheme, level),
+        None => Ok(values),
+    };
+    match block {
+        DataBlock::Fixed {
+            data,
+            bits_per_value,
+            num_values,
+        } => {
+            let bits = *bits_per_value;
+            if hints.compression.is_some() && !hints.no_byte_stream_split && matches!(bits, 32 | 64)
+            {
+                return general(byte_stream_split(data, bits, *num_values));
+            }
+            if hints.no_compression || !matches!(bits, 8 | 16 | 32 | 64) {
+                return general(encode::flat(data, bits, *num_values)?);
+            }
+            general(smallest_fixed(block)?)
+        }
+        DataBlock::FixedSizeList {
+            dimension,
+            items,
+            item_validity,
+            num_values,
+        } => {
+            let DataBlock::Fixed {
+                data,
+                bits_per_value,
+                ..
+            } = items.as_ref()
+            else {
+                return Err(Error::not_supported("nested fixed-size lists"));
+            };
+            general(encode::fixed_size_list(
+                data,
+                *bits_per_value,
+                *dimension,
+                item_validity.as_ref(),
+                *num_values,
+            )?)
+        }
+        DataBlock::Variable {
+            offsets,
+            offset_bits,
+            data,
+            num_values,
+        } => {
+            let offsets = read_offsets(offsets, *offset_bits, *num_values);
+            let plain = variable_chunks(data, &offsets, u64::from(*offset_bits))?;
+            if hints.no_compression {
+                return Ok(plain);
+            }
+            if hints.force_fsst || (data.len() >= FSST_MIN_BYTES && hints.compression.is_none()) {
+                let fsst = fsst_values(data, &offsets, u64::from(*offset_bits))?;
+                if hints.force_fsst || fsst.size() * 10 < plain.size() * 9 {
+                    return Ok(fsst);
+                }
+            }
+            general(plain)
+        }
+        DataBlock::Struct { .. } => Err(Error::not_supported("packed structs")),
+    }
+}
+
+fn read_offsets(offsets: &[u8], bits: u32, num_values: usize) -> Vec<u64> {
+    let width = (bits / 8) as usize;
+    (0..=num_values)
+        .map(|i| {
+            let mut full = [0u8; 8];
+            full[..width].copy_from_slice(&offsets[i * width..(i + 1) * width]);
+            u64::from_le_bytes(full)
+        })
+        .collect()
+}
+
+/// Flat, bit-packed or run-length encoded, whichever is smallest (flat unless another saves
+/// at least 5%).
+fn smallest_fixed(block: &DataBlock) -> Result<ChunkedValues> {
+    let DataBlock::Fixed {
+        data,
+        bits_per_value,
+        num_values,
+    } = block
+    else {
+        return Err(Error::internal("expected fixed-width values"));
+    };
+    let width = (*bits_per_value / 8) as usize;
+    let flat_size = data.len();
+    let packed_size = match bits_per_value {
+        8 => bitpacked_size(&words::<u8>(block)?),
+        16 => bitpacked_size(&words::<u16>(block)?),
+        32 => bitpacked_size(&words::<u32>(block)?),
+        _ => bitpacked_size(&words::<u64>(block)?),
+    };
+    let rle_size = run_length_size(data, width);
+    let threshold = flat_size - flat_size / 20;
+    if rle_size < packed_size && rle_size < threshold {
+        return Ok(run_length(data, width, *num_values));
+    }
+    if packed_size < threshold {
+        return Ok(match bits_per_value {
+            8 => bitpacked(&words::<u8>(block)?),
+            16 => bitpacked(&words::<u16>(block)?),
+            32 => bitpacked(&words::<u32>(block)?),
+            _ => bitpacked(&words::<u64>(block)?),
+        });
+    }
+    encode::flat(data, *bits_per_value, *num_values)
+}
+
+/// FSST-compresses every string, then chunks the compressed strings.
+fn fsst_values(data: &[u8], offsets: &[u64], bits: u64) -> Result<ChunkedValues> {
+    let strings = || {
+        offsets
+            .windows(2)
+            .map(|w| &data[w[0] as usize..w[1] as usize])
+    };
+    let encoder = fsst::Encoder::train(strings());
+    let mut compressed = Vec::with_capacity(data.len() / 2);
+    let mut new_offsets = Vec::with_capacity(offsets.len());
+    new_offsets.push(0u64);
+    for string in strings() {
+        encoder.compress_into(string, &mut compressed);
+        new_offsets.push(compressed.len() as u64);
+    }
+    let inner = variable_chunks(&compressed, &new_offsets, bits)?;
+    Ok(ChunkedValues {
+        encoding: encoding(C::Fsst(Box::new(pb::Fsst {
+            symbol_table: encoder.table().serialize(),
+            values: Some(Box::new(inner.encoding)),
+        }))),
+        num_buffers: inner.num_buffers,
+        chunks: inner.chunks,
+    })
+}
+
+/// A mini-block page of an Arrow dictionary column: u32 indices in the chunks, the dictionary
+/// values in the page.
+fn dictionary_page(
+    ctx: &PageContext,
+    rep: Option<&[u16]>,
+    def: Option<&[u16]>,
+    num_entries: usize,
+    values: &ArrayRef,
+    valid: Option<&BooleanBuffer>,
+    hints: &LeafHints,
+) -> Result<EncodedPage> {
+    let dictionary = values.as_any_dictionary();
+    let keys = dictionary.normalized_keys();
+    let indices: Vec<u32> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, key)| {
+            let null = valid.is_some_and(|v| !v.value(i)) || values.is_null(i);
+            if null { 0 } else { *key as u32 }
+        })
+        .collect();
+    let items = to_block(dictionary.values(), None)?;
+    let page_dictionary = encode_dictionary(&items, ctx.version)?;
+    let chunked = index_values(&indices, hints)?;
+    miniblock_encode::encode(ctx, rep, def, num_entries, chunked, Some(page_dictionary))
+}
+
+/// Indices into a dictionary, compressed like any u32 values.
+fn index_values(indices: &[u32], hints: &LeafHints) -> Result<ChunkedValues> {
+    let block = DataBlock::Fixed {
+        data: Bytes::from(
+            indices
+                .iter()
+                .flat_map(|i| i.to_le_bytes())
+                .collect::<Vec<u8>>(),
+        ),
+        bits_per_value: 32,
+        num_values: indices.len(),
+    };
+    if hints.no_compression {
+        let DataBlock::Fixed { data, .. } = &block else {
+            return Err(Error::internal("expected fixed-width indices"));
+        };
+        return encode::flat(data, 32, indices.len());
+    }
+    smallest_fixed(&block)
+}
+
+/// The dictionary buffer of a page: strings as a variable-width block, fixed-width values
+/// flat; LZ4-compressed in 2.2 when that helps.
+fn encode_dictionary(items: &DataBlock, version: FileVersion) -> Result<PageDictionary> {
+    let (item_encoding, buffer) = match items {
+        DataBlock::Variable {
+            offsets,
+            offset_bits,
+            data,
+            num_values,
+        } => {
+            let offsets = read_offsets(offsets, *offset_bits, *num_values);
+            let block = variable::encode_block(data, &offsets)?;
+            let encoding = encoding(C::Variable(Box::new(pb::Variable {
+                offsets: Some(Box::new(flat_encoding(32))),
+                values: None,
+            })));
+            (encoding, block)
+        }
+        DataBlock::Fixed {
+            data,
+            bits_per_value,
+            ..
+        } if bits_per_value.is_multiple_of(8) => (flat_encoding(*bits_per_value), data.to_vec()),
+        _ => return Err(Error::not_supported("dictionaries of this value type")),
+    };
+    let (item_encoding, buffer) = if version >= FileVersion::V2_2 {
+        let compressed = general::compress(Scheme::Lz4, None, &buffer)?;
+        if compressed.len() < buffer.len() {
+            let wrapped = encoding(C::General(Box::new(pb::General {
+                compression: Some(buffer_compression(Scheme::Lz4, None)),
+                values: Some(Box::new(item_encoding)),
+            })));
+            (wrapped, compressed)
+        } else {
+            (item_encoding, Bytes::from(buffer))
+        }
+    } else {
+        (item_encoding, Bytes::from(buffer))
+    };
+    Ok(PageDictionary {
+        encoding: item_encoding,
+        buffer,
+        num_items: items.num_values() as u64,
+    })
+}
+
+/// Most distinct values an automatic dictionary may hold.
+const MAX_DICTIONARY_ITEMS: usize = 100_000;
+
+/// Dictionary-encodes variable-width values when that is at most half their plain size:
+/// `(indices, dictionary items)` in first-seen order.
+fn auto_dictionary(data: &[u8], offsets: &[u64]) -> Option<(Vec<u32>, DataBlock)> {
+    let n = offsets.len().saturating_sub(1);
+    if n < 100 {
+        return None;
+    }
+    let mut seen: std::collections::HashMap<&[u8], u32> = std::collections::HashMap::new();
+    let mut items: Vec<&[u8]> = Vec::new();
+    let mut indices = Vec::with_capacity(n);
+    let limit = (n / 2).min(MAX_DICTIONARY_ITEMS);
+    for window in offsets.windows(2) {
+        let value = &data[window[0] as usize..window[1] as usize];
+        let next = items.len() as u32;
+        let index = *seen.entry(value).or_insert_with(|| {
+            items.push(value);
+            next
+        });
+        if items.len() > limit {
+            return None;
+        }
+        indices.push(index);
+    }
+    let item_bytes: usize = items.iter().map(|i| i.len()).sum();
+    let index_bits = (usize::BITS - items.len().saturating_sub(1).leading_zeros()).max(1) as usize;
+    let dictionary_size = item_bytes + 4 * (items.len() + 1) + n * index_bits / 8;
+    let plain_size = data.len() + 4 * (n + 1);
+    if dictionary_size * 2 > plain_size {
+        return None;
+    }
+    let mut item_offsets = Vec::with_capacity((items.len() + 1) * 4);
+    let mut item_data = Vec::with_capacity(item_bytes);
+    item_offsets.extend_from_slice(&0u32.to_le_bytes());
+    for item in &items {
+        item_data.extend_from_slice(item);
+        item_offsets.extend_from_slice(&(item_data.len() as u32).to_le_bytes());
+    }
+    let block = DataBlock::Variable {
+        offsets: Bytes::from(item_offsets),
+        offset_bits: 32,
+        data: Bytes::from(item_data),
+        num_values: items.len(),
+    };
+    Some((indices, block))
+}

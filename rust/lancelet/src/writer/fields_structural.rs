@@ -1,0 +1,242 @@
+//! Buffering the fields of a 2.1/2.2 file into pages.
+//!
+//! Each top-level field buffers its arrays until its budget (the per-column budget times its
+//! leaf columns) is full. A flush shreds the buffered rows into rep/def levels and values per
+//! leaf (see [`crate::encodings::structural::repdef`]), cuts each leaf's levels into pages, and
+//! lets the [`strategy`](crate::encodings::strategy) encode every page.
+//!
+//! Pages never split a row. A page that holds null or empty lists keeps at most
+//! `min(65535, 131072 / (bits of rep + bits of def))` level entries, as Lance does, so that a
+//! chunk's levels always fit its 16-bit header fields.
+
+use std::sync::Arc;
+
+use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, FieldRef, Schema};
+
+use crate::encodings::strategy::{self, LeafHints};
+use crate::encodings::structural::page::{PageContext, row_starts, slice_entries};
+use crate::encodings::structural::repdef::{LeafLevels, shred};
+use crate::error::{Error, Result};
+use crate::format::FileVersion;
+
+use super::estimate::estimate_bytes;
+use super::tasks::{ColumnPage, PageTask};
+
+/// All fields of a 2.1/2.2 file being written.
+pub struct StructuralEncoder {
+    fields: Vec<FieldBuffer>,
+    num_columns: usize,
+}
+
+struct FieldBuffer {
+    field: FieldRef,
+    first_column: usize,
+    hints: Arc<Vec<LeafHints>>,
+    version: FileVersion,
+    arrays: Vec<ArrayRef>,
+    bytes: u64,
+    budget: u64,
+    /// Rows flushed so far (the first row of the next flush).
+    rows_flushed: u64,
+    rows_buffered: u64,
+}
+
+/// The leaf fields below a field, in pre-order (the fields that get columns).
+fn leaf_fields<'a>(field: &'a Field, out: &mut Vec<&'a Field>) -> Result<()> {
+    match field.data_type() {
+        DataType::Struct(children) if children.is_empty() => Err(Error::not_supported(format!(
+            "field '{}': empty structs in formats 2.1 and 2.2",
+            field.name()
+        ))),
+        DataType::Struct(children) => children.iter().try_for_each(|c| leaf_fields(c, out)),
+        DataType::List(item) | DataType::LargeList(item) | DataType::Map(item, _) => {
+            leaf_fields(item, out)
+        }
+        DataType::FixedSizeList(item, _)
+            if matches!(
+                item.data_type(),
+                DataType::Struct(_) | DataType::FixedSizeList(_, _)
+            ) =>
+        {
+            Err(Error::not_supported(format!(
+                "field '{}': fixed-size lists of {} in formats 2.1 and 2.2",
+                field.name(),
+                item.data_type()
+            )))
+        }
+        _ => {
+            out.push(field);
+            Ok(())
+        }
+    }
+}
+
+impl StructuralEncoder {
+    /// Encoders for `schema`, buffering up to `budget_per_column` bytes per leaf column.
+    pub fn new(schema: &Schema, budget_per_column: u64, version: FileVersion) -> Result<Self> {
+        let mut next_column = 0;
+        let mut fields = Vec::with_capacity(schema.fields().len());
+        for field in schema.fields() {
+            let mut leaves = Vec::new();
+            leaf_fields(field, &mut leaves)?;
+            let hints = leaves
+                .iter()
+                .map(|leaf| LeafHints::new(leaf, field))
+                .collect::<Result<Vec<_>>>()?;
+            fields.push(FieldBuffer {
+                field: field.clone(),
+                first_column: next_column,
+                hints: Arc::new(hints),
+                version,
+                arrays: Vec::new(),
+                bytes: 0,
+                budget: budget_per_column.saturating_mul(leaves.len() as u64),
+                rows_flushed: 0,
+                rows_buffered: 0,
+            });
+            next_column += leaves.len();
+        }
+        Ok(Self {
+            fields,
+            num_columns: next_column,
+        })
+    }
+
+    /// The number of columns the file will have.
+    pub fn num_columns(&self) -> usize {
+        self.num_columns
+    }
+
+    /// Buffers a (validated) batch and returns the page tasks that became ready.
+    pub fn append(&mut self, batch: &RecordBatch) -> Result<Vec<PageTask>> {
+        let mut tasks = Vec::new();
+        for (field, column) in self.fields.iter_mut().zip(batch.columns()) {
+            field.arrays.push(column.clone());
+            field.bytes += estimate_bytes(column.as_ref());
+            field.rows_buffered += column.len() as u64;
+            if field.bytes >= field.budget {
+                tasks.push(field.flush());
+            }
+        }
+        Ok(tasks)
+    }
+
+    /// Returns the tasks for everything still buffered.
+    pub fn finish(&mut self) -> Result<Vec<PageTask>> {
+        Ok(self
+            .fields
+            .iter_mut()
+            .filter(|f| !f.arrays.is_empty())
+            .map(FieldBuffer::flush)
+            .collect())
+    }
+}
+
+impl FieldBuffer {
+    fn flush(&mut self) -> PageTask {
+        let arrays = std::mem::take(&mut self.arrays);
+        let first_row = self.rows_flushed;
+        self.rows_flushed += self.rows_buffered;
+        self.rows_buffered = 0;
+        self.bytes = 0;
+        let first_column = self.first_column;
+        let hints = self.hints.clone();
+        let version = self.version;
+        let field = self.field.clone();
+        Box::new(move || {
+            let refs: Vec<&dyn Array> = arrays.iter().map(|a| a.as_ref()).collect();
+            let array = match refs.as_slice() {
+                [one] => arrays[0].slice(0, one.len()),
+                _ => arrow_select::concat::concat(&refs)?,
+            };
+            drop(arrays);
+            let leaves = shred(&array).map_err(|e| annotate(e, &field))?;
+            let mut pages = Vec::new();
+            for (index, leaf) in leaves.into_iter().enumerate() {
+                let leaf_hints = hints
+                    .get(index)
+                    .ok_or_else(|| Error::internal("leaf without hints"))?;
+                for (page_first_row, levels) in split_pages(leaf, version)? {
+                    let num_rows =
+                        row_starts(levels.rep.as_deref(), max_rep(&levels), levels.num_entries)
+                            .len() as u64;
+                    let ctx = PageContext::from_layers(
+                        levels.layers.clone(),
+                        levels.values.data_type(),
+                        num_rows,
+                        version,
+                    )?;
+                    let page = strategy::encode_page(
+                        &ctx,
+                        levels.rep.as_deref(),
+                        levels.def.as_deref(),
+                        levels.num_entries,
+                        &levels.values,
+                        leaf_hints,
+                    )
+                    .map_err(|e| annotate(e, &field))?;
+                    pages.push(ColumnPage::new(
+                        first_column + index,
+                        page,
+                        first_row + page_first_row,
+                    ));
+                }
+            }
+            Ok(pages)
+        })
+    }
+}
+
+fn annotate(error: Error, field: &Field) -> Error {
+    match error {
+        Error::NotSupported { message, .. } => {
+            Error::not_supported(format!("field '{}': {message}", field.name()))
+        }
+        other => other,
+    }
+}
+
+fn max_rep(levels: &LeafLevels) -> u16 {
+    levels.layers.iter().filter(|l| l.is_list()).count() as u16
+}
+
+/// Cuts a leaf's levels into pages: `(first row of the page, its levels)`.
+fn split_pages(levels: LeafLevels, version: FileVersion) -> Result<Vec<(u64, LeafLevels)>> {
+    let ctx =
+        PageContext::from_layers(levels.layers.clone(), levels.values.data_type(), 0, version)?;
+    let Some(def) = levels.def.as_deref().filter(|_| ctx.has_rep()) else {
+        return Ok(vec![(0, levels)]);
+    };
+    let bits = |value: u16| 16 - value.leading_zeros() as usize;
+    let level_bits = (bits(ctx.codes.max_rep) + bits(ctx.codes.max_def)).max(1);
+    let limit = (131_072 / level_bits).min(usize::from(u16::MAX));
+    let starts = row_starts(levels.rep.as_deref(), ctx.codes.max_rep, levels.num_entries);
+    let invisible = |from: usize, to: usize| def[from..to].iter().any(|&d| d > ctx.max_visible_def);
+    let mut pages = Vec::new();
+    let mut page_start_row = 0usize;
+    let mut row = 0usize;
+    while row < starts.len() {
+        let page_first_entry = starts[page_start_row];
+        let row_end = starts.get(row + 1).copied().unwrap_or(levels.num_entries);
+        let would_hold = row_end - page_first_entry;
+        if row > page_start_row && would_hold > limit && invisible(page_first_entry, row_end) {
+            pages.push((page_start_row, page_first_entry, starts[row]));
+            page_start_row = row;
+        }
+        row += 1;
+    }
+    if starts.is_empty() {
+        return Ok(vec![(0, levels)]);
+    }
+    pages.push((page_start_row, starts[page_start_row], levels.num_entries));
+    if pages.len() == 1 {
+        return Ok(vec![(0, levels)]);
+    }
+    pages
+        .into_iter()
+        .map(|(first_row, start, end)| {
+            Ok((first_row as u64, slice_entries(&levels, start, end, &ctx)?))
+        })
+        .collect()
+}

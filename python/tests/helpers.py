@@ -23,13 +23,13 @@ def read_ipc(path):
         return ipc.open_file(source).read_all()
 
 
-def pylance_write(path, table, *, schema_metadata=None, global_buffers=(), **kwargs):
-    """Write `table` with pylance (format 2.0), one write_batch per table chunk.
+def pylance_write(path, table, *, schema_metadata=None, global_buffers=(), version="2.0", **kwargs):
+    """Write `table` with pylance (format `version`, 2.0 by default), one write_batch per table chunk.
 
     Returns the indices pylance assigned to `global_buffers`.
     """
     indices = []
-    with LanceFileWriter(str(path), table.schema, version="2.0", **kwargs) as writer:
+    with LanceFileWriter(str(path), table.schema, version=version, **kwargs) as writer:
         for batch in table.to_batches():
             writer.write_batch(batch)
         for key, value in (schema_metadata or {}).items():

@@ -195,7 +195,7 @@ fn with_hint(field: Field, key: &str, value: &str) -> Field {
 
 /// Values that general compression shrinks (with a few nulls).
 fn compressible(data_type: &DataType, len: usize) -> ArrayRef {
-    let valid = |i: usize| i % 97 != 0;
+    let valid = |i: usize| !i.is_multiple_of(97);
     match data_type {
         DataType::Float64 => Arc::new(arrow_array::Float64Array::from_iter(
             (0..len).map(|i| valid(i).then(|| (i % 100) as f64 / 8.0)),
@@ -379,7 +379,7 @@ async fn list_pages_with_empty_lists_are_split_by_levels() {
         if i == 10 {
             builder.append(true);
         } else {
-            builder.values().append_value(i as i32);
+            builder.values().append_value(i);
             builder.append(true);
         }
     }

@@ -375,7 +375,7 @@ def test_b_max_page_bytes(run_lancelet, tmp_path, inspect_json):
     table = pa.table({"x": pa.array(np.arange(100_000, dtype=np.int64))})
     src, out = tmp_path / "x.arrow", tmp_path / "x.lance"
     write_ipc(src, table)
-    run_lancelet("convert", src, out, "--max-page-bytes", 64 * 1024)
+    run_lancelet("convert", src, out, "--format-version", "2.0", "--max-page-bytes", 64 * 1024)
     info = inspect_json(out)
     sizes = [sum(b[1] for b in p["buffers"]) for p in info["columns"][0]["pages"]]
     assert len(sizes) >= 10 and max(sizes) <= 64 * 1024, sizes
@@ -619,9 +619,9 @@ def test_error_missing_global_buffer(run_lancelet, small_lance):
     run_lancelet("global-buffer", small_lance, 1, expect_failure=True)
 
 
-@pytest.mark.parametrize("version", ["2.7", "2.1", "2.2"])
+@pytest.mark.parametrize("version", ["2.7", "2.3", "next"])
 def test_error_unsupported_format_version(run_lancelet, tmp_path, version):
-    """2.7 does not exist; 2.1 and 2.2 are not implemented yet and must say so."""
+    """Versions that do not exist or are unstable in pylance 14 are refused by name."""
     src = tmp_path / "v.arrow"
     write_ipc(src, pa.table({"a": [1]}))
     proc = run_lancelet("convert", src, tmp_path / "v.lance", "--format-version", version,

@@ -17,8 +17,8 @@ pub struct ConvertArgs {
     pub input: String,
     /// The file to write, ending in .lance, .arrow, .ipc or .feather.
     pub output: String,
-    /// Lance format version to write: 2.0, 2.1, 2.2 or stable.
-    #[arg(long, default_value = "2.0")]
+    /// Lance format version to write: 2.0, 2.1, 2.2 or stable (2.2).
+    #[arg(long, default_value = "stable")]
     pub format_version: String,
     /// Columns to keep (Lance input): comma-separated names, dotted for nested fields (a,b.c).
     #[arg(long, value_delimiter = ',')]

@@ -29,10 +29,11 @@ async fn valid_file() -> Bytes {
         Field::new("a", DataType::Int32, true),
         Field::new("s", DataType::Utf8, true),
     ]);
+    // Format 2.0, so that relabelling its footer as 2.0 (instead of 0.3) stays readable.
     let store = write(
         &schema,
         &[batch_of(&schema, 100, 1)],
-        WriterOptions::default(),
+        WriterOptions::default().with_version(FileVersion::V2_0),
     )
     .await;
     store
@@ -253,32 +254,44 @@ async fn writing_misuse_is_invalid_argument_and_the_writer_stays_usable() {
 #[tokio::test]
 async fn types_a_version_cannot_hold_are_rejected() {
     let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    let with = |version| WriterOptions::default().with_version(version);
     let fields = Fields::from(vec![Field::new("x", DataType::Int32, true)]);
     let schema = Arc::new(Schema::new(vec![Field::new(
         "st",
         DataType::Struct(fields.clone()),
         true,
     )]));
-    let mut writer = FileWriter::try_new(
-        store.clone(),
-        Path::from("s.lance"),
-        schema.clone(),
-        WriterOptions::default(),
-    )
-    .unwrap();
     let structs = StructArray::try_new(
         fields,
         vec![Arc::new(Int32Array::from(vec![1, 2])) as ArrayRef],
         Some(NullBuffer::from(vec![true, false])),
     )
     .unwrap();
-    let batch = RecordBatch::try_new(schema, vec![Arc::new(structs)]).unwrap();
+    let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(structs)]).unwrap();
+    // Null structs: not in 2.0 (the error names a version that can), fine in 2.1.
+    let mut writer = FileWriter::try_new(
+        store.clone(),
+        Path::from("s.lance"),
+        schema.clone(),
+        with(FileVersion::V2_0),
+    )
+    .unwrap();
     let error = writer.write_batch(&batch).await.unwrap_err();
     assert!(
         error.to_string().contains("2.1"),
         "suggests a version that can: {error}"
     );
+    let mut writer = FileWriter::try_new(
+        store.clone(),
+        Path::from("s21.lance"),
+        schema,
+        with(FileVersion::V2_1),
+    )
+    .unwrap();
+    writer.write_batch(&batch).await.unwrap();
+    writer.finish().await.unwrap();
 
+    // Maps: only 2.2.
     let map = Arc::new(Schema::new(vec![Field::new_map(
         "m",
         "entries",
@@ -287,14 +300,26 @@ async fn types_a_version_cannot_hold_are_rejected() {
         false,
         true,
     )]));
-    let error = FileWriter::try_new(
-        store.clone(),
-        Path::from("m.lance"),
-        map,
-        WriterOptions::default(),
-    )
-    .unwrap_err();
-    assert!(matches!(error, Error::InvalidArgument { .. }), "{error}");
+    for version in [FileVersion::V2_0, FileVersion::V2_1] {
+        let error = FileWriter::try_new(
+            store.clone(),
+            Path::from("m.lance"),
+            map.clone(),
+            with(version),
+        )
+        .unwrap_err();
+        assert!(matches!(error, Error::InvalidArgument { .. }), "{error}");
+        assert!(error.to_string().contains("2.2"), "{error}");
+    }
+    assert!(
+        FileWriter::try_new(
+            store.clone(),
+            Path::from("m.lance"),
+            map,
+            with(FileVersion::V2_2)
+        )
+        .is_ok()
+    );
 
     let null_not_nullable = Arc::new(Schema::new(vec![Field::new("n", DataType::Null, false)]));
     assert!(
@@ -307,10 +332,8 @@ async fn types_a_version_cannot_hold_are_rejected() {
         .is_err()
     );
 
-    let options = WriterOptions::default().with_version(FileVersion::V2_2);
-    let int_schema = schema_of(vec![Field::new("a", DataType::Int32, true)]);
-    let error = FileWriter::try_new(store, Path::from("v.lance"), int_schema, options).unwrap_err();
-    assert!(matches!(error, Error::NotSupported { .. }), "{error}");
+    // The default is the stable version, 2.2.
+    assert_eq!(WriterOptions::default().version(), FileVersion::V2_2);
 }
 
 /// Wraps a store and fails multipart part number `fail_part` (0-based) and, if set, every
@@ -436,8 +459,10 @@ fn big_batches() -> (Arc<Schema>, Vec<RecordBatch>) {
     (schema, batches)
 }
 
+/// Format 2.0 keeps the 12 MiB of integers uncompressed, so the upload needs three parts.
 fn small_parts() -> WriterOptions {
     WriterOptions::default()
+        .with_version(FileVersion::V2_0)
         .with_data_cache_bytes(1 << 20)
         .unwrap()
         .with_upload(UploadOptions::default().with_part_bytes(5 << 20).unwrap())

@@ -80,7 +80,7 @@ fn shred_then_assemble_is_the_identity() {
             let mut random = Random(seed * 100 + type_index as u64);
             let array = array_with_null_structs(&data_type, len, nulls, &mut random);
             let field = Field::new("f", data_type.clone(), true);
-            let leaves = shred(&array).unwrap();
+            let leaves = shred(&field, &array).unwrap();
             for leaf in &leaves {
                 if let Some(rep) = &leaf.rep {
                     assert_eq!(rep.len(), leaf.num_entries);

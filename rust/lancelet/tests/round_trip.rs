@@ -25,8 +25,13 @@ fn source() -> (Arc<Schema>, Vec<RecordBatch>) {
     (schema, batches)
 }
 
+/// This file tests format 2.0; see round_trip_structural.rs for 2.1 and 2.2.
+fn v2_0() -> WriterOptions {
+    WriterOptions::default().with_version(FileVersion::V2_0)
+}
+
 fn small_pages() -> WriterOptions {
-    WriterOptions::default()
+    v2_0()
         .with_data_cache_bytes(40 * 4096)
         .unwrap()
         .with_max_page_bytes(2048)
@@ -36,7 +41,7 @@ fn small_pages() -> WriterOptions {
 #[tokio::test]
 async fn every_type_round_trips_in_one_page() {
     let (schema, batches) = source();
-    let store = write(&schema, &batches, WriterOptions::default()).await;
+    let store = write(&schema, &batches, v2_0()).await;
     let reader = open(&store).await;
     assert_eq!(reader.version(), FileVersion::V2_0);
     assert_eq!(reader.num_rows(), 2000);
@@ -200,7 +205,7 @@ async fn projections_select_top_level_and_nested_fields() {
 #[tokio::test]
 async fn empty_files_keep_their_schema() {
     let schema = schema_of(all_v2_0_fields());
-    let store = write(&schema, &[], WriterOptions::default()).await;
+    let store = write(&schema, &[], v2_0()).await;
     let reader = open(&store).await;
     assert_eq!(reader.num_rows(), 0);
     assert_eq!(reader.schema().as_ref(), schema.as_ref());
@@ -233,13 +238,8 @@ async fn global_buffers_and_schema_metadata_round_trip() {
     );
     let store = Arc::new(InMemory::new());
     let path = Path::from("g.lance");
-    let mut writer = FileWriter::try_new(
-        store.clone(),
-        path.clone(),
-        schema.clone(),
-        WriterOptions::default(),
-    )
-    .unwrap();
+    let mut writer =
+        FileWriter::try_new(store.clone(), path.clone(), schema.clone(), v2_0()).unwrap();
     // A buffer written before any data lands at offset 0, before the pages.
     assert_eq!(
         writer
@@ -423,7 +423,7 @@ mod property {
                 .collect();
             let expected = concat(&schema, &batches);
             let rows = expected.num_rows();
-            let options = WriterOptions::default().with_data_cache_bytes(cache).unwrap().with_max_page_bytes(cache / 2 + 1).unwrap();
+            let options = v2_0().with_data_cache_bytes(cache).unwrap().with_max_page_bytes(cache / 2 + 1).unwrap();
             runtime().block_on(async {
                 let store = write(&schema, &batches, options).await;
                 let reader = open(&store).await;

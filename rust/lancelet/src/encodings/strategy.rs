@@ -307,6 +307,28 @@ pub fn to_block(values: &ArrayRef, valid: Option<&BooleanBuffer>) -> Result<Data
                 num_values: n,
             })
         }
+        DataType::Struct(_) => {
+            // A packed struct: each child as fixed-width values (nulls zeroed by the struct's
+            // validity; children themselves cannot be null).
+            let structs = values.as_struct();
+            let parent_valid: BooleanBuffer = (0..n).map(|i| !is_null(i)).collect();
+            let children = structs
+                .columns()
+                .iter()
+                .map(|child| {
+                    if (0..n).any(|i| parent_valid.value(i) && child.is_null(i)) {
+                        return Err(Error::invalid_argument(
+                            "packed struct children cannot be null",
+                        ));
+                    }
+                    to_block(child, Some(&parent_valid))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok(DataBlock::Struct {
+                children,
+                num_values: n,
+            })
+        }
         DataType::Utf8 | DataType::Binary => variable_block::<i32>(values, &is_null),
         DataType::LargeUtf8 | DataType::LargeBinary => variable_block::<i64>(values, &is_null),
         DataType::FixedSizeList(item, dimension) => {
@@ -469,8 +491,53 @@ fn mini_block_values(block: &DataBlock, hints: &LeafHints) -> Result<ChunkedValu
             }
             general(plain)
         }
-        DataBlock::Struct { .. } => Err(Error::not_supported("packed structs")),
+        DataBlock::Struct {
+            children,
+            num_values,
+        } => packed_struct(children, *num_values),
     }
+}
+
+/// Packed struct rows: the children's values of each row back to back, chunked as flat values.
+fn packed_struct(children: &[DataBlock], num_values: usize) -> Result<ChunkedValues> {
+    let mut widths = Vec::with_capacity(children.len());
+    let mut columns = Vec::with_capacity(children.len());
+    for child in children {
+        let DataBlock::Fixed {
+            data,
+            bits_per_value,
+            ..
+        } = child
+        else {
+            return Err(Error::not_supported(
+                "packed struct children that are not fixed-width",
+            ));
+        };
+        if !bits_per_value.is_multiple_of(8) {
+            return Err(Error::not_supported(
+                "packed struct children that are not whole bytes",
+            ));
+        }
+        widths.push(*bits_per_value);
+        columns.push(data);
+    }
+    let row_bytes: usize = widths.iter().map(|b| (*b / 8) as usize).sum();
+    let mut rows = Vec::with_capacity(row_bytes * num_values);
+    for row in 0..num_values {
+        for (column, bits) in columns.iter().zip(&widths) {
+            let width = (*bits / 8) as usize;
+            rows.extend_from_slice(&column[row * width..(row + 1) * width]);
+        }
+    }
+    let flat = encode::flat(&Bytes::from(rows), (row_bytes * 8) as u64, num_values)?;
+    Ok(ChunkedValues {
+        encoding: encoding(C::PackedStruct(Box::new(pb::PackedStruct {
+            bits_per_value: widths,
+            values: Some(Box::new(flat.encoding)),
+        }))),
+        num_buffers: flat.num_buffers,
+        chunks: flat.chunks,
+    })
 }
 
 fn read_offsets(offsets: &[u8], bits: u32, num_values: usize) -> Vec<u64> {

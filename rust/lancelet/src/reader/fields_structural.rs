@@ -17,6 +17,7 @@ use tokio::sync::OnceCell;
 use crate::encodings::structural::page::PageReader;
 use crate::encodings::structural::repdef::{LeafLevels, assemble};
 use crate::error::{Error, Result};
+use crate::format::columns::structural_leaves;
 use crate::format::{ColumnInfo, FileMetadata, PageEncoding};
 use crate::io::RangeRead;
 
@@ -67,38 +68,32 @@ fn collect_leaf_columns(
     next_column: &mut usize,
     out: &mut Vec<Arc<LeafColumn>>,
 ) -> Result<()> {
-    match field.data_type() {
-        DataType::Struct(children) if !children.is_empty() => {
-            for child in children {
-                collect_leaf_columns(child, metadata, next_column, out)?;
-            }
-            Ok(())
-        }
-        DataType::List(item) | DataType::LargeList(item) | DataType::Map(item, _) => {
-            collect_leaf_columns(item, metadata, next_column, out)
-        }
-        DataType::FixedSizeList(item, _) if matches!(item.data_type(), DataType::Struct(_)) => {
-            Err(Error::not_supported(format!(
+    for leaf in structural_leaves(field) {
+        if let DataType::FixedSizeList(item, _) = leaf.data_type()
+            && matches!(item.data_type(), DataType::Struct(_))
+        {
+            return Err(Error::not_supported(format!(
                 "field '{}': fixed-size lists of structs",
-                field.name()
-            )))
+                leaf.name()
+            )));
         }
-        leaf_type => {
-            let index = *next_column;
-            *next_column += 1;
-            let column = metadata.columns.get(index).ok_or_else(|| {
-                Error::corrupt(format!(
-                    "field '{}' needs column {index} but the file has {} columns",
-                    field.name(),
-                    metadata.columns.len()
-                ))
-            })?;
-            out.push(Arc::new(LeafColumn::new(
-                field, leaf_type, column, metadata,
-            )?));
-            Ok(())
-        }
+        let index = *next_column;
+        *next_column += 1;
+        let column = metadata.columns.get(index).ok_or_else(|| {
+            Error::corrupt(format!(
+                "field '{}' needs column {index} but the file has {} columns",
+                leaf.name(),
+                metadata.columns.len()
+            ))
+        })?;
+        out.push(Arc::new(LeafColumn::new(
+            leaf,
+            leaf.data_type(),
+            column,
+            metadata,
+        )?));
     }
+    Ok(())
 }
 
 impl LeafColumn {
@@ -233,19 +228,6 @@ fn annotate(error: Error, field: &Field) -> Error {
     }
 }
 
-/// The number of leaf columns below a field (its subtree's share of the leaves).
-fn leaf_count(data_type: &DataType) -> usize {
-    match data_type {
-        DataType::Struct(children) if !children.is_empty() => {
-            children.iter().map(|c| leaf_count(c.data_type())).sum()
-        }
-        DataType::List(item) | DataType::LargeList(item) | DataType::Map(item, _) => {
-            leaf_count(item.data_type())
-        }
-        _ => 1,
-    }
-}
-
 impl StructuralFieldReader {
     /// The Arrow data type this reader produces.
     pub fn data_type(&self) -> DataType {
@@ -299,7 +281,7 @@ fn project_field(
             let mut total = 0;
             for child in children {
                 starts.push(total);
-                total += leaf_count(child.data_type());
+                total += structural_leaves(child).len();
             }
             let mut kept_fields = Vec::with_capacity(chosen.len());
             let mut kept_leaves = Vec::new();
@@ -307,7 +289,7 @@ fn project_field(
                 let (Some(child), Some(&start)) = (children.get(*index), starts.get(*index)) else {
                     return Err(Error::internal("projection names a missing child"));
                 };
-                let count = leaf_count(child.data_type());
+                let count = structural_leaves(child).len();
                 let child_leaves = leaves
                     .get(start..start + count)
                     .ok_or_else(|| Error::internal("leaf columns do not match the schema"))?;

@@ -8,6 +8,7 @@
 use arrow_schema::{DataType, Field, Schema};
 
 use crate::error::{Error, Result};
+use crate::format::columns::is_packed;
 use crate::format::schema::FieldIds;
 
 /// Which fields a scan reads.
@@ -42,8 +43,11 @@ pub enum Selection {
     Children(Vec<(usize, Selection)>),
 }
 
-/// The Arrow children that a path may step into.
+/// The Arrow children that a path may step into (a packed struct is read whole).
 fn selectable_children(field: &Field) -> Option<Vec<&Field>> {
+    if is_packed(field) {
+        return None;
+    }
     match field.data_type() {
         DataType::Struct(children) => Some(children.iter().map(|f| f.as_ref()).collect()),
         DataType::List(child) | DataType::LargeList(child) => Some(vec![child.as_ref()]),

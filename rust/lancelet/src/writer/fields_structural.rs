@@ -14,11 +14,13 @@ use std::sync::Arc;
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, FieldRef, Schema};
 
+use crate::encodings::compression::block::fixed_bits;
 use crate::encodings::strategy::{self, LeafHints};
 use crate::encodings::structural::page::{PageContext, row_starts, slice_entries};
 use crate::encodings::structural::repdef::{LeafLevels, shred};
 use crate::error::{Error, Result};
 use crate::format::FileVersion;
+use crate::format::columns::structural_leaves;
 
 use super::estimate::estimate_bytes;
 use super::tasks::{ColumnPage, PageTask};
@@ -31,6 +33,7 @@ pub struct StructuralEncoder {
 
 struct FieldBuffer {
     field: FieldRef,
+    max_page_bytes: u64,
     first_column: usize,
     hints: Arc<Vec<LeafHints>>,
     version: FileVersion,
@@ -42,50 +45,54 @@ struct FieldBuffer {
     rows_buffered: u64,
 }
 
-/// The leaf fields below a field, in pre-order (the fields that get columns).
-fn leaf_fields<'a>(field: &'a Field, out: &mut Vec<&'a Field>) -> Result<()> {
-    match field.data_type() {
-        DataType::Struct(children) if children.is_empty() => Err(Error::not_supported(format!(
-            "field '{}': empty structs in formats 2.1 and 2.2",
-            field.name()
-        ))),
-        DataType::Struct(children) => children.iter().try_for_each(|c| leaf_fields(c, out)),
-        DataType::List(item) | DataType::LargeList(item) | DataType::Map(item, _) => {
-            leaf_fields(item, out)
-        }
-        DataType::FixedSizeList(item, _)
-            if matches!(
-                item.data_type(),
-                DataType::Struct(_) | DataType::FixedSizeList(_, _)
-            ) =>
-        {
-            Err(Error::not_supported(format!(
-                "field '{}': fixed-size lists of {} in formats 2.1 and 2.2",
-                field.name(),
-                item.data_type()
-            )))
-        }
-        _ => {
-            out.push(field);
-            Ok(())
+/// The leaf fields below a field, in pre-order (the fields that get columns), checked for
+/// what the writer can store.
+fn leaf_fields(field: &Field) -> Result<Vec<&Field>> {
+    let leaves = structural_leaves(field);
+    for leaf in &leaves {
+        let unsupported = match leaf.data_type() {
+            DataType::Struct(children) if children.is_empty() => Some("empty structs".to_string()),
+            DataType::Struct(children) => children
+                .iter()
+                .find(|c| !matches!(fixed_bits(c.data_type()), Some(bits) if bits.is_multiple_of(8)))
+                .map(|c| format!("packed struct child '{}' of type {} (only whole-byte fixed-width children)", c.name(), c.data_type())),
+            DataType::FixedSizeList(item, _)
+                if matches!(item.data_type(), DataType::Struct(_) | DataType::FixedSizeList(_, _)) =>
+            {
+                Some(format!("fixed-size lists of {}", item.data_type()))
+            }
+            _ => None,
+        };
+        if let Some(what) = unsupported {
+            return Err(Error::not_supported(format!(
+                "field '{}': {what} in formats 2.1 and 2.2",
+                leaf.name()
+            )));
         }
     }
+    Ok(leaves)
 }
 
 impl StructuralEncoder {
-    /// Encoders for `schema`, buffering up to `budget_per_column` bytes per leaf column.
-    pub fn new(schema: &Schema, budget_per_column: u64, version: FileVersion) -> Result<Self> {
+    /// Encoders for `schema`, buffering up to `budget_per_column` bytes per leaf column and
+    /// writing pages of at most about `max_page_bytes`.
+    pub fn new(
+        schema: &Schema,
+        budget_per_column: u64,
+        max_page_bytes: u64,
+        version: FileVersion,
+    ) -> Result<Self> {
         let mut next_column = 0;
         let mut fields = Vec::with_capacity(schema.fields().len());
         for field in schema.fields() {
-            let mut leaves = Vec::new();
-            leaf_fields(field, &mut leaves)?;
+            let leaves = leaf_fields(field)?;
             let hints = leaves
                 .iter()
                 .map(|leaf| LeafHints::new(leaf, field))
                 .collect::<Result<Vec<_>>>()?;
             fields.push(FieldBuffer {
                 field: field.clone(),
+                max_page_bytes,
                 first_column: next_column,
                 hints: Arc::new(hints),
                 version,
@@ -144,6 +151,8 @@ impl FieldBuffer {
         let hints = self.hints.clone();
         let version = self.version;
         let field = self.field.clone();
+        let bytes = self.bytes;
+        let max_page_bytes = self.max_page_bytes;
         Box::new(move || {
             let refs: Vec<&dyn Array> = arrays.iter().map(|a| a.as_ref()).collect();
             let array = match refs.as_slice() {
@@ -151,41 +160,70 @@ impl FieldBuffer {
                 _ => arrow_select::concat::concat(&refs)?,
             };
             drop(arrays);
-            let leaves = shred(&array).map_err(|e| annotate(e, &field))?;
+            // Rows per page so that pages stay near max_page_bytes.
+            let slices = bytes.div_ceil(max_page_bytes.max(1)).max(1) as usize;
+            let rows_per_slice = array.len().div_ceil(slices).max(1);
             let mut pages = Vec::new();
-            for (index, leaf) in leaves.into_iter().enumerate() {
-                let leaf_hints = hints
-                    .get(index)
-                    .ok_or_else(|| Error::internal("leaf without hints"))?;
-                for (page_first_row, levels) in split_pages(leaf, version)? {
-                    let num_rows =
-                        row_starts(levels.rep.as_deref(), max_rep(&levels), levels.num_entries)
-                            .len() as u64;
-                    let ctx = PageContext::from_layers(
-                        levels.layers.clone(),
-                        levels.values.data_type(),
-                        num_rows,
-                        version,
-                    )?;
-                    let page = strategy::encode_page(
-                        &ctx,
-                        levels.rep.as_deref(),
-                        levels.def.as_deref(),
-                        levels.num_entries,
-                        &levels.values,
-                        leaf_hints,
-                    )
-                    .map_err(|e| annotate(e, &field))?;
-                    pages.push(ColumnPage::new(
-                        first_column + index,
-                        page,
-                        first_row + page_first_row,
-                    ));
-                }
+            for slice_start in (0..array.len()).step_by(rows_per_slice) {
+                let len = rows_per_slice.min(array.len() - slice_start);
+                let slice = array.slice(slice_start, len);
+                let slice_first_row = first_row + slice_start as u64;
+                encode_rows(
+                    &field,
+                    &slice,
+                    slice_first_row,
+                    first_column,
+                    &hints,
+                    version,
+                    &mut pages,
+                )?;
             }
             Ok(pages)
         })
     }
+}
+
+/// Shreds rows of a field and encodes the pages of each of its leaves.
+fn encode_rows(
+    field: &Field,
+    array: &ArrayRef,
+    first_row: u64,
+    first_column: usize,
+    hints: &[LeafHints],
+    version: FileVersion,
+    pages: &mut Vec<ColumnPage>,
+) -> Result<()> {
+    let leaves = shred(field, array).map_err(|e| annotate(e, field))?;
+    for (index, leaf) in leaves.into_iter().enumerate() {
+        let leaf_hints = hints
+            .get(index)
+            .ok_or_else(|| Error::internal("leaf without hints"))?;
+        for (page_first_row, levels) in split_pages(leaf, version)? {
+            let num_rows = row_starts(levels.rep.as_deref(), max_rep(&levels), levels.num_entries)
+                .len() as u64;
+            let ctx = PageContext::from_layers(
+                levels.layers.clone(),
+                levels.values.data_type(),
+                num_rows,
+                version,
+            )?;
+            let page = strategy::encode_page(
+                &ctx,
+                levels.rep.as_deref(),
+                levels.def.as_deref(),
+                levels.num_entries,
+                &levels.values,
+                leaf_hints,
+            )
+            .map_err(|e| annotate(e, field))?;
+            pages.push(ColumnPage::new(
+                first_column + index,
+                page,
+                first_row + page_first_row,
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn annotate(error: Error, field: &Field) -> Error {

@@ -165,7 +165,12 @@ impl FileWriter {
                 budget,
                 self.options.max_page_bytes(),
             )?),
-            version => Encoder::Structural(StructuralEncoder::new(&schema, budget, version)?),
+            version => Encoder::Structural(StructuralEncoder::new(
+                &schema,
+                budget,
+                self.options.max_page_bytes(),
+                version,
+            )?),
         };
         self.pages = vec![Vec::new(); encoder.num_columns()];
         self.encoder = Some(encoder);

@@ -21,7 +21,7 @@ pub struct WriterOptions {
 impl Default for WriterOptions {
     fn default() -> Self {
         Self {
-            version: FileVersion::V2_0,
+            version: FileVersion::STABLE,
             data_cache_bytes: None,
             max_page_bytes: DEFAULT_MAX_PAGE_BYTES,
             upload: UploadOptions::default(),
@@ -30,7 +30,7 @@ impl Default for WriterOptions {
 }
 
 impl WriterOptions {
-    /// The format version to write (default 2.0; writing 2.1 and 2.2 is not implemented yet).
+    /// The format version to write (default: 2.2, the stable version, as in pylance 14).
     pub fn with_version(mut self, version: FileVersion) -> Self {
         self.version = version;
         self
@@ -50,7 +50,7 @@ impl WriterOptions {
     }
 
     /// The largest page written (default 32 MiB). Larger buffered data is split into several
-    /// pages.
+    /// pages (by row; a single row larger than this still makes one page).
     pub fn with_max_page_bytes(mut self, bytes: u64) -> Result<Self> {
         if bytes == 0 {
             return Err(Error::invalid_argument("max_page_bytes must be at least 1"));

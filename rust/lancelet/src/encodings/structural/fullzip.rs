@@ -53,6 +53,21 @@ enum Values {
         offset_bytes: usize,
         decoder: FullZipValues,
     },
+    /// 2.2 packed structs with variable-width children: each row is `[row length]` then every
+    /// child's value, fixed-width ones as they are and variable-width ones after their length.
+    PackedRows {
+        offset_bytes: usize,
+        fields: Vec<PackedField>,
+    },
+}
+
+/// How one child of a variable packed struct is stored in each row.
+#[derive(Debug, Clone, Copy)]
+enum PackedField {
+    /// `bytes` bytes.
+    Fixed { bytes: usize },
+    /// A length of `length_bytes` bytes, then that many bytes.
+    Variable { length_bytes: usize },
 }
 
 impl FullZipPage {
@@ -94,16 +109,25 @@ impl FullZipPage {
                     item_validity,
                 }
             }
-            Some(pb::full_zip_layout::Details::BitsPerOffset(bits)) => Values::Variable {
-                offset_bytes: match bits {
+            Some(pb::full_zip_layout::Details::BitsPerOffset(bits)) => {
+                let offset_bytes = match bits {
                     32 => 4,
                     64 => 8,
                     other => {
                         return Err(Error::corrupt(format!("full-zip lengths of {other} bits")));
                     }
-                },
-                decoder: FullZipValues::parse(encoding)?,
-            },
+                };
+                match packed_fields(encoding)? {
+                    Some(fields) => Values::PackedRows {
+                        offset_bytes,
+                        fields,
+                    },
+                    None => Values::Variable {
+                        offset_bytes,
+                        decoder: FullZipValues::parse(encoding)?,
+                    },
+                }
+            }
             None => {
                 return Err(Error::corrupt(
                     "full-zip page has neither value nor offset width",
@@ -113,7 +137,7 @@ impl FullZipPage {
         let data = *buffers
             .first()
             .ok_or_else(|| Error::corrupt("full-zip page has no data buffer"))?;
-        let needs_index = ctx.has_rep() || matches!(values, Values::Variable { .. });
+        let needs_index = ctx.has_rep() || !matches!(values, Values::Fixed { .. });
         let rep_index = if needs_index {
             Some(
                 *buffers
@@ -185,9 +209,7 @@ impl FullZipPage {
                     .map(|r| index.position + r.start * width..index.position + (r.end + 1) * width)
                     .collect())
             }
-            (None, Values::Variable { .. }) => {
-                Err(Error::internal("variable full-zip page without an index"))
-            }
+            (None, _) => Err(Error::internal("variable full-zip page without an index")),
         }
     }
 
@@ -313,6 +335,29 @@ impl FullZipPage {
                     }
                     records.ends.push(records.variable.len() as u64);
                 }
+                Values::PackedRows {
+                    offset_bytes,
+                    fields,
+                } => {
+                    let row_bytes = if def == 0 {
+                        let word = bytes
+                            .get(at..at + offset_bytes)
+                            .ok_or_else(|| Error::corrupt("full-zip row length is cut short"))?;
+                        let mut full = [0u8; 8];
+                        full[..*offset_bytes].copy_from_slice(word);
+                        at += offset_bytes;
+                        let len = usize::try_from(u64::from_le_bytes(full))
+                            .map_err(|_| Error::corrupt("full-zip row too long"))?;
+                        let row = bytes
+                            .get(at..at.saturating_add(len))
+                            .ok_or_else(|| Error::corrupt("full-zip row is cut short"))?;
+                        at += len;
+                        Some(row)
+                    } else {
+                        None
+                    };
+                    records.push_packed_row(fields, row_bytes)?;
+                }
             }
             records.visible += 1;
         }
@@ -327,6 +372,35 @@ impl FullZipPage {
     fn values_block(&self, records: &mut Records) -> Result<DataBlock> {
         let num_values = records.visible;
         match &self.values {
+            Values::PackedRows { fields, .. } => {
+                let children = fields
+                    .iter()
+                    .zip(std::mem::take(&mut records.packed))
+                    .map(|(field, column)| match field {
+                        PackedField::Fixed { bytes } => DataBlock::Fixed {
+                            data: Bytes::from(column.data),
+                            bits_per_value: (*bytes * 8) as u64,
+                            num_values,
+                        },
+                        PackedField::Variable { .. } => {
+                            let offsets: Vec<u8> = std::iter::once(0u64)
+                                .chain(column.ends)
+                                .flat_map(|o| o.to_le_bytes())
+                                .collect();
+                            DataBlock::Variable {
+                                offsets: Bytes::from(offsets),
+                                offset_bits: 64,
+                                data: Bytes::from(column.data),
+                                num_values,
+                            }
+                        }
+                    })
+                    .collect();
+                Ok(DataBlock::Struct {
+                    children,
+                    num_values,
+                })
+            }
             Values::Variable { offset_bytes, .. } => {
                 let mut offsets = Vec::with_capacity((num_values + 1) * offset_bytes);
                 let push = |offsets: &mut Vec<u8>, value: u64| {
@@ -412,6 +486,100 @@ struct Records {
     fixed: Vec<u8>,
     variable: Vec<u8>,
     ends: Vec<u64>,
+    /// One column per child of a variable packed struct.
+    packed: Vec<PackedColumn>,
+}
+
+/// The values of one packed-struct child gathered from the rows.
+#[derive(Default)]
+struct PackedColumn {
+    data: Vec<u8>,
+    ends: Vec<u64>,
+}
+
+impl Records {
+    /// Splits one packed row (`None` for a null row) into its children.
+    fn push_packed_row(&mut self, fields: &[PackedField], row: Option<&[u8]>) -> Result<()> {
+        if self.packed.len() < fields.len() {
+            self.packed.resize_with(fields.len(), PackedColumn::default);
+        }
+        let mut at = 0usize;
+        for (field, column) in fields.iter().zip(self.packed.iter_mut()) {
+            match (field, row) {
+                (PackedField::Fixed { bytes }, Some(row)) => {
+                    let value = row
+                        .get(at..at + bytes)
+                        .ok_or_else(|| Error::corrupt("packed row is shorter than its fields"))?;
+                    column.data.extend_from_slice(value);
+                    at += bytes;
+                }
+                (PackedField::Fixed { bytes }, None) => {
+                    column.data.extend(std::iter::repeat_n(0, *bytes))
+                }
+                (PackedField::Variable { length_bytes }, Some(row)) => {
+                    let word = row
+                        .get(at..at + length_bytes)
+                        .ok_or_else(|| Error::corrupt("packed row is shorter than its fields"))?;
+                    let mut full = [0u8; 8];
+                    full[..*length_bytes].copy_from_slice(word);
+                    at += length_bytes;
+                    let len = usize::try_from(u64::from_le_bytes(full))
+                        .map_err(|_| Error::corrupt("packed value too long"))?;
+                    let value = row
+                        .get(at..at.saturating_add(len))
+                        .ok_or_else(|| Error::corrupt("packed row is shorter than its fields"))?;
+                    column.data.extend_from_slice(value);
+                    at += len;
+                    column.ends.push(column.data.len() as u64);
+                }
+                (PackedField::Variable { .. }, None) => column.ends.push(column.data.len() as u64),
+            }
+        }
+        if let Some(row) = row
+            && at != row.len()
+        {
+            return Err(Error::corrupt("packed row is longer than its fields"));
+        }
+        Ok(())
+    }
+}
+
+/// The children of a 2.2 variable packed struct encoding (`None` for other encodings).
+fn packed_fields(encoding: &pb::CompressiveEncoding) -> Result<Option<Vec<PackedField>>> {
+    use pb::compressive_encoding::Compression as C;
+    use pb::variable_packed_struct::field_encoding::Layout;
+    let Some(C::VariablePackedStruct(packed)) = encoding.compression.as_ref() else {
+        return Ok(None);
+    };
+    let fields = packed
+        .fields
+        .iter()
+        .map(|field| {
+            let plain = match field.value.as_ref().and_then(|v| v.compression.as_ref()) {
+                Some(C::Flat(flat)) => flat.data.is_none(),
+                Some(C::Variable(variable)) => variable.values.is_none(),
+                _ => false,
+            };
+            if !plain {
+                return Err(Error::not_supported(
+                    "compressed children of variable packed structs",
+                ));
+            }
+            match field.layout {
+                Some(Layout::BitsPerValue(bits)) if bits.is_multiple_of(8) && bits > 0 => {
+                    Ok(PackedField::Fixed {
+                        bytes: (bits / 8) as usize,
+                    })
+                }
+                Some(Layout::BitsPerLength(32)) => Ok(PackedField::Variable { length_bytes: 4 }),
+                Some(Layout::BitsPerLength(64)) => Ok(PackedField::Variable { length_bytes: 8 }),
+                _ => Err(Error::corrupt(
+                    "variable packed struct child has no valid layout",
+                )),
+            }
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Some(fields))
 }
 
 /// Item width, dimension and item-validity flag of a fixed-width full-zip encoding.

@@ -41,6 +41,7 @@ use arrow_schema::{DataType, Field, FieldRef, Fields};
 
 use crate::encodings::buffers::attach_nulls;
 use crate::error::{Error, Result};
+use crate::format::columns::structural_children;
 use crate::format::pb::v2_1::RepDefLayer;
 
 /// The kind of one layer of nesting, as stored in a page's `layers` list.
@@ -328,30 +329,30 @@ enum Step {
 ///
 /// Leaves are primitive, string, binary, fixed-size list of primitive and dictionary arrays.
 /// The layers record whether each level actually has nulls or empty lists in `array`.
-pub fn shred(array: &ArrayRef) -> Result<Vec<LeafLevels>> {
+pub fn shred(field: &Field, array: &ArrayRef) -> Result<Vec<LeafLevels>> {
     let mut out = Vec::new();
     let mut path = Vec::new();
-    collect_leaves(array.data_type(), &mut path, &mut |leaf_path| {
+    collect_leaves(field, &mut path, &mut |leaf_path| {
         out.push(shred_leaf(array, leaf_path));
     });
     out.into_iter().collect()
 }
 
-fn collect_leaves(data_type: &DataType, path: &mut Vec<Step>, emit: &mut dyn FnMut(&[Step])) {
-    match data_type {
-        DataType::Struct(fields) if !fields.is_empty() => {
-            for (index, field) in fields.iter().enumerate() {
-                path.push(Step::Struct { index });
-                collect_leaves(field.data_type(), path, emit);
+fn collect_leaves(field: &Field, path: &mut Vec<Step>, emit: &mut dyn FnMut(&[Step])) {
+    match structural_children(field) {
+        None => emit(path),
+        Some(children) => {
+            let is_struct = matches!(field.data_type(), DataType::Struct(_));
+            for (index, child) in children.into_iter().enumerate() {
+                path.push(if is_struct {
+                    Step::Struct { index }
+                } else {
+                    Step::List
+                });
+                collect_leaves(child, path, emit);
                 path.pop();
             }
         }
-        DataType::List(item) | DataType::LargeList(item) | DataType::Map(item, _) => {
-            path.push(Step::List);
-            collect_leaves(item.data_type(), path, emit);
-            path.pop();
-        }
-        _ => emit(path),
     }
 }
 
@@ -832,7 +833,7 @@ fn build_list(
 /// Reassembles a top-level field from the levels of its leaves (in pre-order).
 pub fn assemble(field: &Field, leaves: Vec<LeafLevels>) -> Result<ArrayRef> {
     let mut leaves = leaves.into_iter();
-    let partial = assemble_node(field.data_type(), &mut leaves)?;
+    let partial = assemble_node(field, &mut leaves)?;
     if leaves.next().is_some() {
         return Err(Error::corrupt(
             "more leaf columns than the field has leaves",
@@ -841,15 +842,14 @@ pub fn assemble(field: &Field, leaves: Vec<LeafLevels>) -> Result<ArrayRef> {
     partial.finish()
 }
 
-fn assemble_node(
-    data_type: &DataType,
-    leaves: &mut impl Iterator<Item = LeafLevels>,
-) -> Result<Partial> {
+fn assemble_node(field: &Field, leaves: &mut impl Iterator<Item = LeafLevels>) -> Result<Partial> {
+    let data_type = field.data_type();
+    let leaf = structural_children(field).is_none();
     match data_type {
-        DataType::Struct(fields) if !fields.is_empty() => {
+        DataType::Struct(fields) if !leaf => {
             let mut children = Vec::with_capacity(fields.len());
-            for field in fields.iter() {
-                children.push(assemble_node(field.data_type(), leaves)?);
+            for child in fields.iter() {
+                children.push(assemble_node(child, leaves)?);
             }
             let arrays: Vec<ArrayRef> = children.iter().map(|c| c.array.clone()).collect();
             let mut children = children.into_iter();
@@ -859,7 +859,7 @@ fn assemble_node(
             first.apply_struct(fields.clone(), arrays)
         }
         DataType::List(item) | DataType::LargeList(item) => {
-            let child = assemble_node(item.data_type(), leaves)?;
+            let child = assemble_node(item, leaves)?;
             child.apply_list(
                 item.clone(),
                 matches!(data_type, DataType::LargeList(_)),
@@ -867,7 +867,7 @@ fn assemble_node(
             )
         }
         DataType::Map(entries, sorted) => {
-            let child = assemble_node(entries.data_type(), leaves)?;
+            let child = assemble_node(entries, leaves)?;
             child.apply_list(entries.clone(), false, Some(*sorted))
         }
         _ => {
@@ -896,7 +896,9 @@ mod tests {
 
     #[test]
     fn shreds_the_documented_example() {
-        let levels = shred(&list_example()).unwrap();
+        let array = list_example();
+        let field = Field::new("l", array.data_type().clone(), true);
+        let levels = shred(&field, &array).unwrap();
         assert_eq!(levels.len(), 1);
         let leaf = &levels[0];
         assert_eq!(
@@ -919,8 +921,9 @@ mod tests {
         builder.append_value([Some(7), Some(8)]);
         let first: ArrayRef = Arc::new(builder.finish());
         let second = list_example();
-        let mut parts = shred(&first).unwrap();
-        parts.extend(shred(&second).unwrap());
+        let field = Field::new("l", second.data_type().clone(), true);
+        let mut parts = shred(&field, &first).unwrap();
+        parts.extend(shred(&field, &second).unwrap());
         assert_eq!(
             parts[0].layers,
             vec![Layer::AllValidItem, Layer::AllValidList]
@@ -931,7 +934,6 @@ mod tests {
             vec![Layer::NullableItem, Layer::NullAndEmptyList]
         );
         assert_eq!(joined.def.as_deref(), Some(&[0, 0, 0, 1, 2, 3, 0][..]));
-        let field = Field::new("l", second.data_type().clone(), true);
         let back = assemble(&field, vec![joined]).unwrap();
         let expected = arrow_select::concat::concat(&[first.as_ref(), second.as_ref()]).unwrap();
         assert_eq!(back.to_data(), expected.to_data());
@@ -941,7 +943,7 @@ mod tests {
     fn assembles_what_it_shreds() {
         let array = list_example();
         let field = Field::new("l", array.data_type().clone(), true);
-        let back = assemble(&field, shred(&array).unwrap()).unwrap();
+        let back = assemble(&field, shred(&field, &array).unwrap()).unwrap();
         assert_eq!(back.to_data(), array.to_data());
     }
 }

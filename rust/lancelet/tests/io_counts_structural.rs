@@ -1,0 +1,144 @@
+//! Exact I/O costs of 2.1/2.2 files: takes read whole mini-block chunks only where the rows
+//! are, and exactly the rows' bytes from fixed-width full-zip pages.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+
+use arrow_array::{
+    ArrayRef, FixedSizeListArray, Float32Array, Int64Array, RecordBatch, StringArray,
+};
+use arrow_schema::{DataType, Field};
+use common::*;
+use lancelet::format::describe::describe;
+use lancelet::{FileVersion, WriterOptions};
+
+const ROWS: usize = 100_000;
+
+fn file_batches() -> (Arc<arrow_schema::Schema>, Vec<RecordBatch>) {
+    let item = Arc::new(Field::new("item", DataType::Float32, true));
+    let schema = schema_of(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("vector", DataType::FixedSizeList(item.clone(), 128), false),
+        Field::new("text", DataType::Utf8, true),
+    ]);
+    let mut random = Random(3);
+    let ids: ArrayRef = Arc::new(Int64Array::from_iter_values(
+        (0..ROWS).map(|_| random.next() as i64),
+    ));
+    let values = Float32Array::from_iter_values((0..ROWS * 128).map(|i| (i % 1000) as f32));
+    let vectors: ArrayRef =
+        Arc::new(FixedSizeListArray::try_new(item, 128, Arc::new(values), None).unwrap());
+    let text: ArrayRef =
+        Arc::new(StringArray::from_iter((0..ROWS).map(|i| {
+            (i % 10 != 0).then(|| format!("{i:08}-{}", "long text ".repeat(30)))
+        })));
+    let batch = RecordBatch::try_new(schema.clone(), vec![ids, vectors, text]).unwrap();
+    let batches = (0..ROWS)
+        .step_by(20_000)
+        .map(|s| batch.slice(s, 20_000))
+        .collect();
+    (schema, batches)
+}
+
+#[tokio::test]
+async fn takes_read_only_what_the_rows_need() {
+    for version in [FileVersion::V2_1, FileVersion::V2_2] {
+        let (schema, batches) = file_batches();
+        let options = WriterOptions::default().with_version(version);
+        let store = write(&schema, &batches, options).await;
+        store.reset();
+        let reader = open(&store).await;
+        assert!(
+            store.stats().read_requests <= 2,
+            "open: {:?}",
+            store.stats()
+        );
+
+        let columns = &reader.metadata().columns;
+        assert!(
+            describe(&columns[0].pages[0]).starts_with("mini_block"),
+            "{}",
+            describe(&columns[0].pages[0])
+        );
+        assert!(describe(&columns[1].pages[0]).starts_with("full_zip"));
+        assert!(describe(&columns[2].pages[0]).starts_with("full_zip"));
+
+        // Rows far apart, so no two share a chunk or a merged read.
+        let mut random = Random(9);
+        let k = 50u64;
+        let indices: Vec<u64> = (0..k)
+            .map(|i| i * (ROWS as u64 / k) + random.below(100))
+            .collect();
+
+        // Mini-block: the column's chunk tables are read once per reader; then one whole chunk
+        // per row at most.
+        reader
+            .take(vec![0])
+            .with_columns(["id"])
+            .into_stream()
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
+        store.reset();
+        reader
+            .take(indices.clone())
+            .with_columns(["id"])
+            .into_stream()
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
+        let stats = store.stats();
+        assert!(
+            stats.read_requests <= k,
+            "{version} mini-block: {} reads for {k} rows",
+            stats.read_requests
+        );
+        let largest_chunk = 2 * 8192 + 64;
+        assert!(
+            stats
+                .read_ranges
+                .iter()
+                .all(|r| r.end - r.start <= largest_chunk),
+            "{stats:?}"
+        );
+
+        // Fixed-width full-zip without levels: exactly 512 bytes per row, one read per row.
+        store.reset();
+        reader
+            .take(indices.clone())
+            .with_columns(["vector"])
+            .into_stream()
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
+        let stats = store.stats();
+        assert_eq!(stats.read_bytes, k * 512, "{version} full-zip: {stats:?}");
+        assert_eq!(stats.read_requests, k);
+
+        // Variable-width full-zip: two index entries per row, then the row's record.
+        store.reset();
+        let read = reader
+            .take(indices.clone())
+            .with_columns(["text"])
+            .into_stream()
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
+        let stats = store.stats();
+        assert!(stats.read_requests <= 2 * k, "{version} strings: {stats:?}");
+        let expected_rows = concat(&read[0].schema(), &read);
+        assert_eq!(expected_rows.num_rows(), k as usize);
+        let row_bytes = 4 + 1 + 8 + 10 * 30 + 16; // generous: entries, control word, length, text
+        assert!(
+            stats.read_bytes <= k * row_bytes,
+            "{version} strings read {} bytes",
+            stats.read_bytes
+        );
+    }
+}

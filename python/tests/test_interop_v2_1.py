@@ -118,6 +118,17 @@ def _fsl_many(dim, rows=3000, seed=11):
     return pa.FixedSizeListArray.from_arrays(items, dim, mask=pa.array(rng.random(rows) < 0.1))
 
 
+def _nested_fsl(dims, rows, np_type, seed=14):
+    """Fixed-size lists of fixed-size lists (dims outermost first) with nulls at every level."""
+    rng = np.random.default_rng(seed)
+    count = rows * int(np.prod(dims))
+    arr = pa.array(rng.integers(-1000, 1000, count).astype(np_type), mask=rng.random(count) < 0.1)
+    for dim in reversed(dims):
+        count //= dim
+        arr = pa.FixedSizeListArray.from_arrays(arr, dim, mask=pa.array(rng.random(count) < 0.15))
+    return arr
+
+
 def _map_array():
     rng = np.random.default_rng(12)
     rows = [[("a", 1), ("b", None)], None, [], [("c", 3)], [("", -(2**31))], None, []]
@@ -160,6 +171,9 @@ NESTED_CASES = {
     **{f"fsl_f32_{n}_many": ((lambda n=n: _fsl_many(n)), VERSIONS) for n in (2, 8)},
     "list_fsl_nulls": (lambda: pa.array(
         [[[1, None], None], None, [], [[3, 4]]], pa.list_(pa.list_(pa.float64(), 2))), VERSIONS),
+    "fsl_fsl_i16": (lambda: _nested_fsl([3, 5], 2000, np.int16), VERSIONS),
+    "fsl_fsl_fsl_f32": (lambda: _nested_fsl([2, 3, 4], 500, np.float32), VERSIONS),
+    "fsl_fsl_f64_wide": (lambda: _nested_fsl([4, 64], 60, np.float64), VERSIONS),
     "map_utf8_int32": (_map_array, ["2.2"]),
     "list_map": (lambda: pa.array(
         [[[("a", 1)], None, []], None, [], [[("b", None), ("c", 2)]]],

@@ -24,8 +24,10 @@
 //! +-------------------------------------------------------------+  end of file
 //! ```
 //!
-//! Format 2.0 (footer version 0.3) is read and written; the metadata of 2.1 and 2.2 files is
-//! read, their data not yet.
+//! Formats 2.0 (footer version 0.3), 2.1 and 2.2 are read and written; new files are 2.2
+//! unless [`WriterOptions::with_version`] says otherwise. In 2.0 every field has columns of its own;
+//! from 2.1 on only leaf fields do, and lists and structs travel as repetition and definition
+//! levels inside the leaves' pages.
 //!
 //! # Quick start
 //!

@@ -48,6 +48,19 @@ fn fields(version: FileVersion) -> Vec<Field> {
         )])))),
         true,
     ));
+    fields.push(Field::new(
+        "fsl_of_fsl",
+        DataType::FixedSizeList(item(DataType::FixedSizeList(item(DataType::Int16), 3)), 2),
+        true,
+    ));
+    fields.push(Field::new(
+        "wide_fsl_of_fsl",
+        DataType::FixedSizeList(
+            item(DataType::FixedSizeList(item(DataType::Float64), 64)),
+            4,
+        ),
+        true,
+    ));
     if version >= FileVersion::V2_2 {
         fields.push(Field::new_map(
             "map",

@@ -205,9 +205,7 @@ fn value_width(block: &DataBlock) -> usize {
 fn full_zip_possible(block: &DataBlock) -> bool {
     match block {
         DataBlock::Fixed { bits_per_value, .. } => bits_per_value.is_multiple_of(8),
-        DataBlock::FixedSizeList { items, .. } => {
-            matches!(items.as_ref(), DataBlock::Fixed { bits_per_value, .. } if bits_per_value.is_multiple_of(8))
-        }
+        DataBlock::FixedSizeList { items, .. } => full_zip_possible(items),
         DataBlock::Variable { .. } => true,
         DataBlock::Struct { .. } => false,
     }
@@ -338,13 +336,8 @@ pub fn to_block(values: &ArrayRef, valid: Option<&BooleanBuffer>) -> Result<Data
             let items = list
                 .values()
                 .slice(list.offset() * dimension, n * dimension);
-            if matches!(
-                item.data_type(),
-                DataType::FixedSizeList(_, _) | DataType::Struct(_)
-            ) {
-                return Err(Error::not_supported(
-                    "nested fixed-size lists and fixed-size lists of structs",
-                ));
+            if matches!(item.data_type(), DataType::Struct(_)) {
+                return Err(Error::not_supported("fixed-size lists of structs"));
             }
             // Items of null lists count as null items.
             let item_valid: BooleanBuffer = (0..n * dimension)
@@ -450,28 +443,7 @@ fn mini_block_values(block: &DataBlock, hints: &LeafHints) -> Result<ChunkedValu
             }
             general(smallest_fixed(block)?)
         }
-        DataBlock::FixedSizeList {
-            dimension,
-            items,
-            item_validity,
-            num_values,
-        } => {
-            let DataBlock::Fixed {
-                data,
-                bits_per_value,
-                ..
-            } = items.as_ref()
-            else {
-                return Err(Error::not_supported("nested fixed-size lists"));
-            };
-            general(encode::fixed_size_list(
-                data,
-                *bits_per_value,
-                *dimension,
-                item_validity.as_ref(),
-                *num_values,
-            )?)
-        }
+        DataBlock::FixedSizeList { .. } => general(encode::fixed_size_list(block)?),
         DataBlock::Variable {
             offsets,
             offset_bits,

@@ -56,8 +56,7 @@ fn leaf_fields(field: &Field) -> Result<Vec<&Field>> {
                 .iter()
                 .find(|c| !matches!(fixed_bits(c.data_type()), Some(bits) if bits.is_multiple_of(8)))
                 .map(|c| format!("packed struct child '{}' of type {} (only whole-byte fixed-width children)", c.name(), c.data_type())),
-            DataType::FixedSizeList(item, _)
-                if matches!(item.data_type(), DataType::Struct(_) | DataType::FixedSizeList(_, _)) =>
+            DataType::FixedSizeList(item, _) if matches!(item.data_type(), DataType::Struct(_)) =>
             {
                 Some(format!("fixed-size lists of {}", item.data_type()))
             }

@@ -17,6 +17,7 @@ use bytes::Bytes;
 
 use crate::encodings::compression::block::DataBlock;
 use crate::encodings::compression::fastlanes::Word;
+use crate::encodings::compression::fsl::FslValues;
 use crate::encodings::compression::{bitpacking, rle, variable};
 use crate::encodings::general::{self, Scheme};
 use crate::error::{Error, Result};
@@ -245,61 +246,29 @@ pub fn variable_chunks(data: &[u8], offsets: &[u64], bits: u64) -> Result<Chunke
     })
 }
 
-/// Fixed-size lists of flat items (`item_bits` a multiple of 8 or 1), with the items' validity
-/// when given.
-pub fn fixed_size_list(
-    items: &Bytes,
-    item_bits: u64,
-    dimension: usize,
-    item_validity: Option<&arrow_buffer::BooleanBuffer>,
-    num_values: usize,
-) -> Result<ChunkedValues> {
-    let list_bits =
-        item_bits as usize * dimension + usize::from(item_validity.is_some()) * dimension;
-    let per_chunk = values_per_chunk(list_bits.div_ceil(8).max(1), MAX_CHUNK_VALUE_BYTES);
-    let per_chunk = if item_bits == 1 {
-        // Keep bitmap chunks byte-aligned.
+/// Fixed-size lists (nested or not) of fixed-width items, flat: each chunk holds one bitmap per
+/// level whose items have nulls, then the items.
+pub fn fixed_size_list(block: &DataBlock) -> Result<ChunkedValues> {
+    let lists = FslValues::new(block)?;
+    let per_chunk = values_per_chunk(
+        lists.bits_per_list().div_ceil(8).max(1),
+        MAX_CHUNK_VALUE_BYTES,
+    );
+    // Boolean items: keep whole bytes of items in every chunk but the last.
+    let per_chunk = if lists.shape().item_bits == 1 {
         per_chunk.max(8)
     } else {
         per_chunk
     };
-    let mut chunks = Vec::new();
-    for (start, len) in spans(num_values, per_chunk) {
-        let (first_item, item_count) = (start * dimension, len * dimension);
-        let values = if item_bits == 1 {
-            let bits = arrow_buffer::BooleanBuffer::new(
-                arrow_buffer::Buffer::from(items.clone()),
-                first_item,
-                item_count,
-            );
-            Bytes::from(bits.sliced().as_slice().to_vec())
-        } else {
-            let width = (item_bits / 8) as usize;
-            items.slice(first_item * width..(first_item + item_count) * width)
-        };
-        let mut buffers = Vec::with_capacity(2);
-        if let Some(validity) = item_validity {
-            buffers.push(Bytes::from(
-                validity
-                    .slice(first_item, item_count)
-                    .sliced()
-                    .as_slice()
-                    .to_vec(),
-            ));
-        }
-        buffers.push(values);
-        chunks.push(Chunk {
-            buffers,
+    let chunks = spans(block.num_values(), per_chunk)
+        .map(|(start, len)| Chunk {
+            buffers: lists.chunk_buffers(start, len),
             num_values: len,
-        });
-    }
+        })
+        .collect();
     Ok(ChunkedValues {
-        encoding: encoding(C::FixedSizeList(Box::new(pb::FixedSizeList {
-            items_per_value: dimension as u64,
-            values: Some(Box::new(flat_encoding(item_bits))),
-            has_validity: item_validity.is_some(),
-        }))),
-        num_buffers: 1 + usize::from(item_validity.is_some()),
+        encoding: lists.encoding(),
+        num_buffers: lists.buffer_count(),
         chunks,
     })
 }

@@ -6,6 +6,7 @@ pub mod bss;
 pub mod decode;
 pub mod encode;
 pub mod fastlanes;
+pub mod fsl;
 pub mod fsst;
 pub mod rle;
 pub mod variable;

@@ -14,12 +14,12 @@
 
 use std::ops::Range;
 
-use arrow_buffer::BooleanBufferBuilder;
 use arrow_schema::DataType;
 use bytes::Bytes;
 
 use crate::encodings::compression::DataBlock;
 use crate::encodings::compression::decode::FullZipValues;
+use crate::encodings::compression::fsl::FslShape;
 use crate::encodings::structural::page::{PageContext, leaf_levels};
 use crate::encodings::structural::repdef::LeafLevels;
 use crate::error::{Error, Result};
@@ -40,13 +40,10 @@ pub struct FullZipPage {
 
 #[derive(Debug)]
 enum Values {
-    /// Fixed-width values of `bytes` bytes (a fixed-size list: `dimension` items of
-    /// `item_bits`, after an item bitmap if `item_validity`).
+    /// Fixed-width values of `bytes` bytes, or (with a shape) fixed-size list records.
     Fixed {
         bytes: usize,
-        item_bits: u64,
-        dimension: Option<usize>,
-        item_validity: bool,
+        lists: Option<FslShape>,
     },
     /// Variable-width values with `offset_bytes`-byte lengths.
     Variable {
@@ -101,13 +98,16 @@ impl FullZipPage {
                         "full-zip values of {bits} bits"
                     )));
                 }
-                let (item_bits, dimension, item_validity) = fixed_shape(encoding)?;
-                Values::Fixed {
-                    bytes: (bits / 8) as usize,
-                    item_bits,
-                    dimension,
-                    item_validity,
+                let bytes = (bits / 8) as usize;
+                let lists = fixed_shape(encoding)?;
+                if let Some(shape) = &lists
+                    && shape.record_bytes()? != bytes
+                {
+                    return Err(Error::corrupt(
+                        "full-zip fixed-size list width does not add up",
+                    ));
                 }
+                Values::Fixed { bytes, lists }
             }
             Some(pb::full_zip_layout::Details::BitsPerOffset(bits)) => {
                 let offset_bytes = match bits {
@@ -426,51 +426,16 @@ impl FullZipPage {
                     num_values,
                 })
             }
-            Values::Fixed {
-                bytes,
-                item_bits,
-                dimension,
-                item_validity,
-            } => {
+            Values::Fixed { bytes, lists } => {
                 let data = std::mem::take(&mut records.fixed);
-                let Some(dimension) = dimension else {
-                    return Ok(DataBlock::Fixed {
+                match lists {
+                    None => Ok(DataBlock::Fixed {
                         data: Bytes::from(data),
                         bits_per_value: (*bytes * 8) as u64,
                         num_values,
-                    });
-                };
-                let bitmap_bytes = if *item_validity {
-                    dimension.div_ceil(8)
-                } else {
-                    0
-                };
-                let item_bytes = (*item_bits / 8) as usize;
-                if bitmap_bytes + dimension * item_bytes != *bytes {
-                    return Err(Error::corrupt(
-                        "full-zip fixed-size list width does not add up",
-                    ));
-                }
-                let mut items = Vec::with_capacity(num_values * dimension * item_bytes);
-                let mut validity =
-                    item_validity.then(|| BooleanBufferBuilder::new(num_values * dimension));
-                for record in data.chunks_exact(*bytes) {
-                    let (bitmap, values) = record.split_at(bitmap_bytes);
-                    if let Some(builder) = validity.as_mut() {
-                        builder.append_packed_range(0..*dimension, bitmap);
-                    }
-                    items.extend_from_slice(values);
-                }
-                Ok(DataBlock::FixedSizeList {
-                    dimension: *dimension,
-                    items: Box::new(DataBlock::Fixed {
-                        data: Bytes::from(items),
-                        bits_per_value: *item_bits,
-                        num_values: num_values * dimension,
                     }),
-                    item_validity: validity.map(|mut b| b.finish()),
-                    num_values,
-                })
+                    Some(shape) => shape.split_records(&data, num_values),
+                }
             }
         }
     }
@@ -582,31 +547,12 @@ fn packed_fields(encoding: &pb::CompressiveEncoding) -> Result<Option<Vec<Packed
     Ok(Some(fields))
 }
 
-/// Item width, dimension and item-validity flag of a fixed-width full-zip encoding.
-fn fixed_shape(encoding: &pb::CompressiveEncoding) -> Result<(u64, Option<usize>, bool)> {
+/// The list shape of a fixed-width full-zip encoding (`None` for plain values).
+fn fixed_shape(encoding: &pb::CompressiveEncoding) -> Result<Option<FslShape>> {
     use pb::compressive_encoding::Compression as C;
     match encoding.compression.as_ref() {
-        Some(C::Flat(flat)) if flat.data.is_none() => Ok((flat.bits_per_value, None, false)),
-        Some(C::FixedSizeList(list)) => {
-            let inner = list
-                .values
-                .as_deref()
-                .and_then(|v| v.compression.as_ref())
-                .ok_or_else(|| Error::corrupt("fixed-size list encoding has no values"))?;
-            let C::Flat(flat) = inner else {
-                return Err(Error::not_supported(
-                    "nested or compressed fixed-size lists in full-zip pages",
-                ));
-            };
-            let dimension = usize::try_from(list.items_per_value)
-                .map_err(|_| Error::corrupt("fixed-size list dimension too large"))?;
-            if !flat.bits_per_value.is_multiple_of(8) {
-                return Err(Error::not_supported(
-                    "full-zip fixed-size lists of sub-byte items",
-                ));
-            }
-            Ok((flat.bits_per_value, Some(dimension), list.has_validity))
-        }
+        Some(C::Flat(flat)) if flat.data.is_none() => Ok(None),
+        Some(C::FixedSizeList(_)) => FslShape::parse(encoding),
         _ => Err(Error::not_supported(
             "this fixed-width encoding in a full-zip page",
         )),

@@ -5,6 +5,7 @@ use bytes::Bytes;
 use crate::encodings::EncodedPage;
 use crate::encodings::compression::DataBlock;
 use crate::encodings::compression::encode::{buffer_compression, encoding, flat_encoding};
+use crate::encodings::compression::fsl::FslValues;
 use crate::encodings::general::{self, Scheme};
 use crate::encodings::structural::page::PageContext;
 use crate::error::{Error, Result};
@@ -132,53 +133,19 @@ fn describe(
                 write,
             ))
         }
-        DataBlock::FixedSizeList {
-            dimension,
-            items,
-            item_validity,
-            ..
-        } => {
-            let DataBlock::Fixed {
-                data,
-                bits_per_value: item_bits,
-                ..
-            } = items.as_ref()
-            else {
-                return Err(Error::internal(
-                    "full-zip fixed-size lists need fixed-width items",
-                ));
-            };
-            if !item_bits.is_multiple_of(8) {
-                return Err(Error::internal(
-                    "full-zip fixed-size list items must be whole bytes",
-                ));
-            }
-            let dimension = *dimension;
-            let item_bytes = (*item_bits / 8) as usize;
-            let bitmap_bytes = if item_validity.is_some() {
-                dimension.div_ceil(8)
-            } else {
-                0
-            };
-            let value_bits = ((bitmap_bytes + dimension * item_bytes) * 8) as u32;
-            let write: ValueWriter = Box::new(move |i, _, out| {
-                if let Some(validity) = item_validity {
-                    let bits = validity.slice(i * dimension, dimension);
-                    out.extend_from_slice(bits.sliced().as_slice());
-                }
-                let start = i * dimension * item_bytes;
-                let value = data
-                    .get(start..start + dimension * item_bytes)
-                    .ok_or_else(|| Error::internal("value out of range"))?;
-                out.extend_from_slice(value);
-                Ok(())
-            });
-            let list = encoding(C::FixedSizeList(Box::new(pb::FixedSizeList {
-                items_per_value: dimension as u64,
-                values: Some(Box::new(flat_encoding(*item_bits))),
-                has_validity: item_validity.is_some(),
-            })));
-            Ok((Details::BitsPerValue(value_bits), list, write))
+        DataBlock::FixedSizeList { .. } => {
+            let lists = FslValues::new(values)?;
+            let shape = lists.shape();
+            let record_bits = shape.record_bytes()? * 8;
+            let encoding = lists.encoding();
+            let write: ValueWriter = Box::new(move |i, _, out| lists.write_record(i, out));
+            Ok((
+                Details::BitsPerValue(u32::try_from(record_bits).map_err(|_| {
+                    Error::invalid_argument("fixed-size list values too large for a page")
+                })?),
+                encoding,
+                write,
+            ))
         }
         DataBlock::Variable {
             offsets,

@@ -156,7 +156,7 @@ pub fn encode_page(
     let wide = width >= FULL_ZIP_VALUE_BYTES;
     let use_full_zip = match hints.layout {
         Some(LayoutHint::FullZip) => full_zip_possible(&block),
-        Some(LayoutHint::MiniBlock) => !too_wide_for_mini_block(&block),
+        Some(LayoutHint::MiniBlock) => false,
         None => wide && full_zip_possible(&block),
     } || too_wide_for_mini_block(&block);
     if use_full_zip {
@@ -182,7 +182,8 @@ pub fn encode_page(
             && let Some((indices, items)) = auto_dictionary(data, &offsets)
         {
             let dictionary = encode_dictionary(&items, ctx.version)?;
-            let chunked = index_values(&indices, hints)?;
+            let indices: Vec<u64> = indices.into_iter().map(u64::from).collect();
+            let chunked = index_values(&indices, 32, hints)?;
             return miniblock_encode::encode(ctx, rep, def, num_entries, chunked, Some(dictionary));
         }
     }
@@ -597,39 +598,43 @@ fn dictionary_page(
 ) -> Result<EncodedPage> {
     let dictionary = values.as_any_dictionary();
     let keys = dictionary.normalized_keys();
-    let indices: Vec<u32> = keys
+    let indices: Vec<u64> = keys
         .iter()
         .enumerate()
         .map(|(i, key)| {
             let null = valid.is_some_and(|v| !v.value(i)) || values.is_null(i);
-            if null { 0 } else { *key as u32 }
+            if null { 0 } else { *key as u64 }
         })
         .collect();
+    // Indices are as wide as the Arrow keys (readers check this).
+    let key_bits = dictionary
+        .keys()
+        .data_type()
+        .primitive_width()
+        .map_or(32, |w| w as u64 * 8);
     let items = to_block(dictionary.values(), None)?;
     let page_dictionary = encode_dictionary(&items, ctx.version)?;
-    let chunked = index_values(&indices, hints)?;
+    let chunked = index_values(&indices, key_bits, hints)?;
     miniblock_encode::encode(ctx, rep, def, num_entries, chunked, Some(page_dictionary))
 }
 
-/// Indices into a dictionary, compressed like any u32 values.
-fn index_values(indices: &[u32], hints: &LeafHints) -> Result<ChunkedValues> {
-    let block = DataBlock::Fixed {
-        data: Bytes::from(
-            indices
-                .iter()
-                .flat_map(|i| i.to_le_bytes())
-                .collect::<Vec<u8>>(),
-        ),
-        bits_per_value: 32,
-        num_values: indices.len(),
-    };
+/// Indices into a dictionary as `bits`-bit values (8, 16, 32 or 64), compressed like any
+/// integers.
+fn index_values(indices: &[u64], bits: u64, hints: &LeafHints) -> Result<ChunkedValues> {
+    let width = (bits / 8) as usize;
+    let data: Vec<u8> = indices
+        .iter()
+        .flat_map(|i| i.to_le_bytes().into_iter().take(width))
+        .collect();
+    let data = Bytes::from(data);
     if hints.no_compression {
-        let DataBlock::Fixed { data, .. } = &block else {
-            return Err(Error::internal("expected fixed-width indices"));
-        };
-        return encode::flat(data, 32, indices.len());
+        return encode::flat(&data, bits, indices.len());
     }
-    smallest_fixed(&block)
+    smallest_fixed(&DataBlock::Fixed {
+        data,
+        bits_per_value: bits,
+        num_values: indices.len(),
+    })
 }
 
 /// The dictionary buffer of a page: strings as a variable-width block, fixed-width values

@@ -51,11 +51,15 @@ fn leaf_fields(field: &Field) -> Result<Vec<&Field>> {
     let leaves = structural_leaves(field);
     for leaf in &leaves {
         let unsupported = match leaf.data_type() {
-            DataType::Struct(children) if children.is_empty() => Some("empty structs".to_string()),
+            DataType::Struct(children) if children.is_empty() => Some(
+                "empty structs in formats 2.1 and 2.2 (pylance 14 misreads the columns after \
+                 them; format 2.0 stores them)"
+                    .to_string(),
+            ),
             DataType::Struct(children) => children
                 .iter()
                 .find(|c| !matches!(fixed_bits(c.data_type()), Some(bits) if bits.is_multiple_of(8)))
-                .map(|c| format!("packed struct child '{}' of type {} (only whole-byte fixed-width children)", c.name(), c.data_type())),
+                .map(|c| format!("packed struct child '{}' of type {} in formats 2.1 and 2.2 (only whole-byte fixed-width children)", c.name(), c.data_type())),
             DataType::FixedSizeList(item, _) if matches!(item.data_type(), DataType::Struct(_)) =>
             {
                 Some(format!("fixed-size lists of {}", item.data_type()))
@@ -64,7 +68,7 @@ fn leaf_fields(field: &Field) -> Result<Vec<&Field>> {
         };
         if let Some(what) = unsupported {
             return Err(Error::not_supported(format!(
-                "field '{}': {what} in formats 2.1 and 2.2",
+                "field '{}': {what}",
                 leaf.name()
             )));
         }
@@ -145,12 +149,11 @@ impl FieldBuffer {
         let first_row = self.rows_flushed;
         self.rows_flushed += self.rows_buffered;
         self.rows_buffered = 0;
-        self.bytes = 0;
+        let bytes = std::mem::take(&mut self.bytes);
         let first_column = self.first_column;
         let hints = self.hints.clone();
         let version = self.version;
         let field = self.field.clone();
-        let bytes = self.bytes;
         let max_page_bytes = self.max_page_bytes;
         Box::new(move || {
             let refs: Vec<&dyn Array> = arrays.iter().map(|a| a.as_ref()).collect();
@@ -170,10 +173,13 @@ impl FieldBuffer {
                 encode_rows(
                     &field,
                     &slice,
-                    slice_first_row,
-                    first_column,
+                    Placement {
+                        first_row: slice_first_row,
+                        first_column,
+                        version,
+                        max_page_bytes,
+                    },
                     &hints,
-                    version,
                     &mut pages,
                 )?;
             }
@@ -182,14 +188,21 @@ impl FieldBuffer {
     }
 }
 
+/// Where encoded rows go and how large their pages may be.
+#[derive(Clone, Copy)]
+struct Placement {
+    first_row: u64,
+    first_column: usize,
+    version: FileVersion,
+    max_page_bytes: u64,
+}
+
 /// Shreds rows of a field and encodes the pages of each of its leaves.
 fn encode_rows(
     field: &Field,
     array: &ArrayRef,
-    first_row: u64,
-    first_column: usize,
+    placement: Placement,
     hints: &[LeafHints],
-    version: FileVersion,
     pages: &mut Vec<ColumnPage>,
 ) -> Result<()> {
     let leaves = shred(field, array).map_err(|e| annotate(e, field))?;
@@ -197,32 +210,60 @@ fn encode_rows(
         let leaf_hints = hints
             .get(index)
             .ok_or_else(|| Error::internal("leaf without hints"))?;
-        for (page_first_row, levels) in split_pages(leaf, version)? {
-            let num_rows = row_starts(levels.rep.as_deref(), max_rep(&levels), levels.num_entries)
-                .len() as u64;
-            let ctx = PageContext::from_layers(
-                levels.layers.clone(),
-                levels.values.data_type(),
-                num_rows,
-                version,
-            )?;
-            let page = strategy::encode_page(
-                &ctx,
-                levels.rep.as_deref(),
-                levels.def.as_deref(),
-                levels.num_entries,
-                &levels.values,
-                leaf_hints,
-            )
-            .map_err(|e| annotate(e, field))?;
-            pages.push(ColumnPage::new(
-                first_column + index,
-                page,
-                first_row + page_first_row,
-            ));
+        for (page_first_row, levels) in split_pages(leaf, placement.version)? {
+            let column = placement.first_column + index;
+            let first_row = placement.first_row + page_first_row;
+            encode_leaf_page(levels, first_row, column, &placement, leaf_hints, pages)
+                .map_err(|e| annotate(e, field))?;
         }
     }
     Ok(())
+}
+
+/// Encodes one page of a leaf column; a page larger than `max_page_bytes` is split in two
+/// by rows and encoded again (a single row stays one page whatever its size).
+fn encode_leaf_page(
+    levels: LeafLevels,
+    first_row: u64,
+    column: usize,
+    placement: &Placement,
+    hints: &LeafHints,
+    pages: &mut Vec<ColumnPage>,
+) -> Result<()> {
+    let starts = row_starts(levels.rep.as_deref(), max_rep(&levels), levels.num_entries);
+    let num_rows = starts.len() as u64;
+    let ctx = PageContext::from_layers(
+        levels.layers.clone(),
+        levels.values.data_type(),
+        num_rows,
+        placement.version,
+    )?;
+    let page = strategy::encode_page(
+        &ctx,
+        levels.rep.as_deref(),
+        levels.def.as_deref(),
+        levels.num_entries,
+        &levels.values,
+        hints,
+    )?;
+    let bytes: u64 = page.buffers.iter().map(|b| b.len() as u64).sum();
+    if bytes <= placement.max_page_bytes || starts.len() < 2 {
+        pages.push(ColumnPage::new(column, page, first_row));
+        return Ok(());
+    }
+    let middle = starts.len() / 2;
+    let split_entry = starts[middle];
+    let first = slice_entries(&levels, 0, split_entry, &ctx)?;
+    let second = slice_entries(&levels, split_entry, levels.num_entries, &ctx)?;
+    encode_leaf_page(first, first_row, column, placement, hints, pages)?;
+    encode_leaf_page(
+        second,
+        first_row + middle as u64,
+        column,
+        placement,
+        hints,
+        pages,
+    )
 }
 
 fn annotate(error: Error, field: &Field) -> Error {

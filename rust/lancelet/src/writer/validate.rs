@@ -7,6 +7,7 @@ use arrow_schema::{DataType, Field, Schema};
 
 use crate::error::{Error, Result};
 use crate::format::FileVersion;
+use crate::format::columns::is_packed;
 use crate::format::schema::to_lance_fields;
 
 /// Checks that a schema can be written in `version`.
@@ -25,35 +26,50 @@ pub fn check_schema(schema: &Schema, version: FileVersion) -> Result<()> {
 }
 
 fn check_field_type(field: &Field, version: FileVersion) -> Result<()> {
+    check_nested_type(field, field.name(), version)
+}
+
+/// Checks `field`, named `path` in messages (dotted from the top-level field).
+fn check_nested_type(field: &Field, path: &str, version: FileVersion) -> Result<()> {
     if matches!(field.data_type(), DataType::Null) && !field.is_nullable() {
         return Err(Error::invalid_argument(format!(
-            "field '{}' has the null type but is not nullable; Lance readers reject such fields",
-            field.name()
+            "field '{path}' has the null type but is not nullable; Lance readers reject such fields"
         )));
     }
-    let unsupported = |what: &str, needed: &str| {
-        Err(Error::invalid_argument(format!(
-            "field '{}': {what} cannot be stored in format {version}; use format {needed} or later",
-            field.name()
-        )))
-    };
+    let child = |child: &Field| format!("{path}.{}", child.name());
     match field.data_type() {
         DataType::Map(entries, _) => {
             if version < FileVersion::V2_2 {
-                return unsupported("maps", "2.2");
+                return Err(Error::invalid_argument(format!(
+                    "field '{path}': maps cannot be stored in format {version}; use format 2.2 or later"
+                )));
             }
-            check_field_type(entries, version)
+            check_nested_type(entries, &child(entries), version)
         }
         DataType::FixedSizeList(item, _) => match item.data_type() {
-            DataType::Struct(_) if version < FileVersion::V2_2 => {
-                unsupported("fixed-size lists of structs", "2.2")
-            }
-            _ => check_field_type(item, version),
+            DataType::Struct(_) => Err(Error::not_supported(format!(
+                "field '{path}': fixed-size lists of structs (pylance 14 writes them with page \
+                 lengths that disagree with the other columns, so no version stores them reliably)"
+            ))),
+            _ => check_nested_type(item, &child(item), version),
         },
+        DataType::Struct(children) if is_packed(field) => {
+            match children.iter().find(|c| !packable(c.data_type())) {
+                Some(c) => Err(Error::not_supported(format!(
+                    "field '{path}': packed struct child '{}' of type {} (only whole-byte \
+                     fixed-width children)",
+                    c.name(),
+                    c.data_type()
+                ))),
+                None => Ok(()),
+            }
+        }
         DataType::Struct(children) => children
             .iter()
-            .try_for_each(|c| check_field_type(c, version)),
-        DataType::List(item) | DataType::LargeList(item) => check_field_type(item, version),
+            .try_for_each(|c| check_nested_type(c, &child(c), version)),
+        DataType::List(item) | DataType::LargeList(item) => {
+            check_nested_type(item, &child(item), version)
+        }
         DataType::Dictionary(_, value) => match value.as_ref() {
             DataType::Struct(_)
             | DataType::List(_)
@@ -61,12 +77,22 @@ fn check_field_type(field: &Field, version: FileVersion) -> Result<()> {
             | DataType::Map(_, _)
             | DataType::FixedSizeList(_, _)
             | DataType::Dictionary(_, _) => Err(Error::not_supported(format!(
-                "field '{}': dictionaries of {value} values",
-                field.name()
+                "field '{path}': dictionaries of {value} values"
             ))),
             _ => Ok(()),
         },
         _ => Ok(()),
+    }
+}
+
+/// Whether a packed struct child of this type can be stored: fixed width in whole bytes, or
+/// a fixed-size list of such.
+fn packable(data_type: &DataType) -> bool {
+    match data_type {
+        DataType::FixedSizeList(item, _) => packable(item.data_type()),
+        DataType::FixedSizeBinary(_) => true,
+        DataType::Boolean => false,
+        other => other.primitive_width().is_some(),
     }
 }
 
@@ -150,6 +176,13 @@ fn check_nulls(
             }
             let valid = NullBuffer::union(structs.nulls(), parent_valid);
             for (child_field, child) in fields.iter().zip(structs.columns()) {
+                if is_packed(field) && has_nulls_where(child, valid.as_ref()) {
+                    return Err(Error::invalid_argument(format!(
+                        "field '{}': packed struct child '{}' has nulls; packed children cannot be null",
+                        field.name(),
+                        child_field.name()
+                    )));
+                }
                 check_nulls(child_field, child, valid.as_ref(), version)?;
             }
             Ok(())
@@ -162,6 +195,22 @@ fn check_nulls(
         }
         _ => Ok(()),
     }
+}
+
+/// Whether `array` has a null (or, for fixed-size lists, a null item) where `valid` is set.
+fn has_nulls_where(array: &ArrayRef, valid: Option<&NullBuffer>) -> bool {
+    let valid_at = |i: usize| valid.is_none_or(|v| v.is_valid(i));
+    if (0..array.len()).any(|i| array.is_null(i) && valid_at(i)) {
+        return true;
+    }
+    if let Some(list) = array.as_fixed_size_list_opt() {
+        let size = list.value_length().max(0) as usize;
+        let items = list.values();
+        return (0..array.len())
+            .filter(|&i| valid_at(i))
+            .any(|i| (0..size).any(|j| items.is_null((list.offset() + i) * size + j)));
+    }
+    false
 }
 
 /// Checks the items a list refers to (from its first to its last offset).

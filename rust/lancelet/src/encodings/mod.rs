@@ -5,6 +5,7 @@
 //! variable-width values whose byte positions are stored in an offsets buffer), and then
 //! decodes from the fetched bytes.
 
+pub mod blob;
 pub mod buffers;
 pub mod compression;
 pub mod general;

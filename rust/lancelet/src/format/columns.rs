@@ -64,6 +64,10 @@ fn push(field: &Field, path: String, version: FileVersion, out: &mut Vec<String>
         }
         return;
     }
+    if is_packed(field) {
+        out.push(path);
+        return;
+    }
     let children = lance_children(field.data_type());
     let own_column = children.is_empty()
         || (!version.is_structural()

@@ -69,9 +69,26 @@ pub struct ColumnInfo {
     pub pages: Vec<PageInfo>,
     /// Column-level buffers.
     pub buffers: Vec<BufferRange>,
+    /// Whether the column encoding marks a 2.0 blob column: its pages hold (position, size)
+    /// descriptions of values stored elsewhere in the file.
+    pub blob: bool,
 }
 
 impl ColumnInfo {
+    /// Whether the column's values live outside its pages (a 2.0 blob column, or 2.1+ blob
+    /// pages).
+    pub fn stores_blobs(&self) -> bool {
+        self.blob
+            || self.pages.iter().any(|page| {
+                matches!(
+                    &page.encoding,
+                    PageEncoding::Structural(pb::v2_1::PageLayout {
+                        layout: Some(pb::v2_1::page_layout::Layout::BlobLayout(_)),
+                    })
+                )
+            })
+    }
+
     /// The number of values in the column (the sum of its page lengths).
     pub fn num_values(&self) -> u64 {
         self.pages.iter().map(|p| p.num_rows).sum()
@@ -111,6 +128,28 @@ pub struct FileMetadata {
 }
 
 impl FileMetadata {
+    /// An estimate of the bytes of blob values per blob column: the file's bytes that no page,
+    /// column or global buffer and no metadata accounts for, shared equally.
+    pub fn blob_bytes_per_column(&self) -> f64 {
+        let blob_columns = self
+            .columns
+            .iter()
+            .filter(|c| c.stores_blobs())
+            .count()
+            .max(1);
+        let listed: u64 = self
+            .columns
+            .iter()
+            .map(ColumnInfo::size_bytes)
+            .chain(self.global_buffers.iter().map(|b| b.size))
+            .sum();
+        let unlisted = self
+            .file_size
+            .saturating_sub(listed)
+            .saturating_sub(self.metadata_bytes());
+        unlisted as f64 / blob_columns as f64
+    }
+
     /// Bytes taken by the schema, column metadata, offset tables and footer.
     pub fn metadata_bytes(&self) -> u64 {
         let schema_start = self
@@ -425,7 +464,38 @@ fn convert_column(
             encoding,
         });
     }
-    Ok(ColumnInfo { pages, buffers })
+    let blob = is_blob_column(column.encoding, &|| format!("column {index}"))?;
+    Ok(ColumnInfo {
+        pages,
+        buffers,
+        blob,
+    })
+}
+
+/// Whether a column encoding is `ColumnEncoding.blob` (absent or other encodings: no).
+fn is_blob_column(
+    encoding: Option<pb::file2::Encoding>,
+    what: &dyn Fn() -> String,
+) -> Result<bool> {
+    use pb::file2::encoding::Location;
+    use pb::v2_0::column_encoding::ColumnEncoding as Kind;
+    let Some(Location::Direct(direct)) = encoding.and_then(|e| e.location) else {
+        return Ok(false);
+    };
+    let any = prost_types::Any::decode(direct.encoding.as_slice()).with_context(|_| {
+        ProtoDecodeSnafu {
+            what: format!("column encoding of {}", what()),
+        }
+    })?;
+    if any.type_url != pb::COLUMN_ENCODING_TYPE_URL {
+        return Ok(false);
+    }
+    let encoding = pb::v2_0::ColumnEncoding::decode(any.value.as_slice()).with_context(|_| {
+        ProtoDecodeSnafu {
+            what: format!("column encoding of {}", what()),
+        }
+    })?;
+    Ok(matches!(encoding.column_encoding, Some(Kind::Blob(_))))
 }
 
 fn decode_page_encoding(

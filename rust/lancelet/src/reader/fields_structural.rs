@@ -8,7 +8,8 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, new_empty_array};
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, ArrayRef, StructArray, new_empty_array};
 use arrow_schema::{DataType, Field, FieldRef, Fields};
 use futures::FutureExt;
 use futures::future::{BoxFuture, try_join_all};
@@ -17,7 +18,7 @@ use tokio::sync::OnceCell;
 use crate::encodings::structural::page::PageReader;
 use crate::encodings::structural::repdef::{LeafLevels, assemble};
 use crate::error::{Error, Result};
-use crate::format::columns::structural_leaves;
+use crate::format::columns::{is_packed, structural_leaves};
 use crate::format::{ColumnInfo, FileMetadata, PageEncoding};
 use crate::io::RangeRead;
 
@@ -34,6 +35,9 @@ pub struct StructuralFieldReader {
 /// One leaf column: its pages and, once loaded, their cached metadata.
 #[derive(Debug)]
 struct LeafColumn {
+    /// The column of a struct without fields: pylance writes it with one layer whatever the
+    /// nesting, so it is never read; the struct is rebuilt from its parent instead.
+    placeholder: bool,
     pages: Vec<PageReader>,
     paging: Paging,
     bytes_per_row: f64,
@@ -103,6 +107,25 @@ impl LeafColumn {
         column: &ColumnInfo,
         metadata: &FileMetadata,
     ) -> Result<Self> {
+        let placeholder = matches!(data_type, DataType::Struct(fields) if fields.is_empty());
+        if placeholder {
+            let paging = Paging::new(&column.pages)?;
+            if paging.total() != metadata.num_rows {
+                return Err(Error::corrupt(format!(
+                    "column of field '{}' holds {} rows, expected {}",
+                    field.name(),
+                    paging.total(),
+                    metadata.num_rows
+                )));
+            }
+            return Ok(Self {
+                placeholder,
+                pages: Vec::new(),
+                paging,
+                bytes_per_row: 0.0,
+                metadata_loaded: OnceCell::new(),
+            });
+        }
         let pages = column
             .pages
             .iter()
@@ -113,6 +136,7 @@ impl LeafColumn {
                     page.num_rows,
                     data_type,
                     metadata.version,
+                    metadata.file_size,
                 ),
                 PageEncoding::V2_0(_) => Err(Error::corrupt("a 2.0 page in a 2.1+ file")),
             })
@@ -127,12 +151,19 @@ impl LeafColumn {
                 metadata.num_rows
             )));
         }
+        let stored = column.size_bytes() as f64
+            + if column.stores_blobs() {
+                metadata.blob_bytes_per_column()
+            } else {
+                0.0
+            };
         let bytes_per_row = if metadata.num_rows == 0 {
             0.0
         } else {
-            column.size_bytes() as f64 / metadata.num_rows as f64
+            stored / metadata.num_rows as f64
         };
         Ok(Self {
+            placeholder,
             pages,
             paging,
             bytes_per_row,
@@ -258,11 +289,99 @@ impl StructuralFieldReader {
             if ranges.iter().all(|r| r.is_empty()) {
                 return Ok(new_empty_array(self.field.data_type()));
             }
-            let levels = try_join_all(self.leaves.iter().map(|leaf| leaf.read(io, ranges))).await?;
-            assemble(&self.field, levels)
+            let rows: u64 = ranges.iter().map(|r| r.end - r.start).sum();
+            let Some(stored) = without_empty_structs(&self.field)? else {
+                return empty_structs(self.field.data_type(), rows as usize);
+            };
+            let stored_leaves = self.leaves.iter().filter(|leaf| !leaf.placeholder);
+            let levels = try_join_all(stored_leaves.map(|leaf| leaf.read(io, ranges))).await?;
+            let array = assemble(&stored, levels)?;
+            with_empty_structs(self.field.data_type(), array)
         }
         .boxed()
     }
+}
+
+/// `field` without its structs of no fields (`None` when nothing else is left), or an error
+/// when such a struct sits inside a list (pylance never writes that).
+fn without_empty_structs(field: &Field) -> Result<Option<Field>> {
+    match field.data_type() {
+        DataType::Struct(children) if !is_packed(field) => {
+            let mut kept = Vec::with_capacity(children.len());
+            for child in children {
+                if let Some(child) = without_empty_structs(child)? {
+                    kept.push(Arc::new(child));
+                }
+            }
+            Ok((!kept.is_empty()).then(|| {
+                field
+                    .clone()
+                    .with_data_type(DataType::Struct(Fields::from(kept)))
+            }))
+        }
+        DataType::List(item) | DataType::LargeList(item) | DataType::Map(item, _) => {
+            match without_empty_structs(item)? {
+                Some(pruned) if pruned == **item => Ok(Some(field.clone())),
+                _ => Err(Error::not_supported(format!(
+                    "field '{}': structs without fields inside lists",
+                    field.name()
+                ))),
+            }
+        }
+        _ => Ok(Some(field.clone())),
+    }
+}
+
+/// Puts the structs without fields that [`without_empty_structs`] removed back into `array`
+/// (they are valid wherever their parent is).
+fn with_empty_structs(data_type: &DataType, array: ArrayRef) -> Result<ArrayRef> {
+    let DataType::Struct(fields) = data_type else {
+        return Ok(array);
+    };
+    if array.data_type() == data_type {
+        return Ok(array);
+    }
+    let structs = array
+        .as_struct_opt()
+        .ok_or_else(|| Error::internal("assembled a non-struct for a struct field"))?;
+    let mut stored = structs.columns().iter();
+    let mut columns = Vec::with_capacity(fields.len());
+    for child in fields {
+        let column = match without_empty_structs(child)? {
+            None => empty_structs(child.data_type(), array.len())?,
+            Some(_) => {
+                let column = stored
+                    .next()
+                    .ok_or_else(|| Error::internal("assembled struct lacks a child"))?;
+                with_empty_structs(child.data_type(), column.clone())?
+            }
+        };
+        columns.push(column);
+    }
+    Ok(Arc::new(StructArray::try_new(
+        fields.clone(),
+        columns,
+        structs.nulls().cloned(),
+    )?))
+}
+
+/// `len` valid values of a struct type made only of structs without fields.
+fn empty_structs(data_type: &DataType, len: usize) -> Result<ArrayRef> {
+    let DataType::Struct(fields) = data_type else {
+        return Err(Error::internal("not a struct of empty structs"));
+    };
+    if fields.is_empty() {
+        return Ok(Arc::new(StructArray::new_empty_fields(len, None)));
+    }
+    let columns = fields
+        .iter()
+        .map(|f| empty_structs(f.data_type(), len))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Arc::new(StructArray::try_new(
+        fields.clone(),
+        columns,
+        None,
+    )?))
 }
 
 /// Projects a field and its leaves (`leaves` are the field's leaves in pre-order).

@@ -18,6 +18,7 @@ use futures::future::{BoxFuture, try_join_all};
 
 use crate::encodings::v2_0::{ListPageDecoder, ListRows, PageDecoder};
 use crate::error::{Error, Result};
+use crate::format::columns::is_packed;
 use crate::format::pb::v2_0 as pb;
 use crate::format::{BufferRange, ColumnInfo, FileMetadata, PageEncoding};
 use crate::io::RangeRead;
@@ -122,7 +123,7 @@ impl<'a> Builder<'a> {
             }
         };
         match field.data_type() {
-            DataType::Struct(fields) => {
+            DataType::Struct(fields) if !is_packed(field) => {
                 let column = self.take_column(field)?;
                 // Struct pages carry no data; Lance may give an empty struct column one
                 // zero-row page, so only check the count when there are rows in the pages.
@@ -177,11 +178,24 @@ impl<'a> Builder<'a> {
                 let column = self.take_column(field)?;
                 let paging = Paging::new(&column.pages)?;
                 check_count(&paging)?;
-                let pages = page_decoders(column, field, PageDecoder::new)?;
+                let pages = if column.blob {
+                    let file_size = self.metadata.file_size;
+                    page_decoders(column, field, |encoding, buffers, rows| {
+                        PageDecoder::blob(encoding, buffers, rows, file_size)
+                    })?
+                } else {
+                    page_decoders(column, field, PageDecoder::new)?
+                };
+                let stored = column.size_bytes() as f64
+                    + if column.blob {
+                        self.metadata.blob_bytes_per_column()
+                    } else {
+                        0.0
+                    };
                 let bytes_per_value = if paging.total() == 0 {
                     0.0
                 } else {
-                    column.size_bytes() as f64 / paging.total() as f64
+                    stored / paging.total() as f64
                 };
                 Ok(FieldReader::Leaf(LeafReader {
                     data_type: data_type.clone(),

@@ -12,6 +12,7 @@ use arrow_schema::{DataType, Field, Schema};
 
 use crate::encodings::v2_0::{LeafOptions, encode_leaf_page, encode_list_page, encode_struct_page};
 use crate::error::{Error, Result};
+use crate::format::columns::is_packed;
 
 use super::estimate::estimate_bytes;
 
@@ -104,7 +105,7 @@ impl FieldEncoder {
             max_page_bytes,
         };
         Ok(match field.data_type() {
-            DataType::Struct(children) => FieldEncoder::Struct {
+            DataType::Struct(children) if !is_packed(field) => FieldEncoder::Struct {
                 column,
                 rows: 0,
                 children: children

@@ -12,6 +12,7 @@ use arrow_array::ArrayRef;
 use arrow_schema::DataType;
 use bytes::Bytes;
 
+use crate::encodings::structural::blob::BlobPage;
 use crate::encodings::structural::constant::ConstantPage;
 use crate::encodings::structural::fullzip::FullZipPage;
 use crate::encodings::structural::miniblock::MiniBlockPage;
@@ -92,16 +93,19 @@ pub enum PageReader {
     FullZip(Box<FullZipPage>),
     /// All values null or equal.
     Constant(Box<ConstantPage>),
+    /// Descriptions of values stored elsewhere in the file.
+    Blob(Box<BlobPage>),
 }
 
 impl PageReader {
-    /// Checks a page's layout against its buffers.
+    /// Checks a page's layout against its buffers (`file_size` bounds what blob pages point at).
     pub fn new(
         layout: &pb::PageLayout,
         buffers: &[BufferRange],
         num_rows: u64,
         leaf_type: &DataType,
         version: FileVersion,
+        file_size: u64,
     ) -> Result<Self> {
         use pb::page_layout::Layout;
         match layout.layout.as_ref() {
@@ -114,7 +118,9 @@ impl PageReader {
             Some(Layout::ConstantLayout(c)) => Ok(PageReader::Constant(Box::new(
                 ConstantPage::new(c, buffers, num_rows, leaf_type, version)?,
             ))),
-            Some(Layout::BlobLayout(_)) => Err(Error::not_supported("blob pages")),
+            Some(Layout::BlobLayout(b)) => Ok(PageReader::Blob(Box::new(BlobPage::new(
+                b, buffers, num_rows, leaf_type, version, file_size,
+            )?))),
             None => Err(Error::corrupt("page layout has no variant")),
         }
     }
@@ -125,6 +131,7 @@ impl PageReader {
             PageReader::MiniBlock(page) => page.metadata_ranges(),
             PageReader::FullZip(_) => Vec::new(),
             PageReader::Constant(page) => page.metadata_ranges(),
+            PageReader::Blob(page) => page.metadata_ranges(),
         }
     }
 
@@ -134,6 +141,7 @@ impl PageReader {
             PageReader::MiniBlock(page) => page.load_metadata(bytes),
             PageReader::FullZip(_) => Ok(()),
             PageReader::Constant(page) => page.load_metadata(bytes),
+            PageReader::Blob(page) => page.load_metadata(bytes),
         }
     }
 
@@ -143,6 +151,7 @@ impl PageReader {
             PageReader::MiniBlock(page) => page.plan(ranges),
             PageReader::FullZip(page) => page.plan(ranges),
             PageReader::Constant(_) => Ok(Vec::new()),
+            PageReader::Blob(page) => page.plan(ranges),
         }
     }
 
@@ -150,6 +159,7 @@ impl PageReader {
     pub fn plan_second(&self, ranges: &[Range<u64>], first: &[Bytes]) -> Result<Vec<Range<u64>>> {
         match self {
             PageReader::FullZip(page) => page.plan_second(ranges, first),
+            PageReader::Blob(page) => page.plan_second(ranges, first),
             PageReader::MiniBlock(_) | PageReader::Constant(_) => Ok(Vec::new()),
         }
     }
@@ -165,6 +175,7 @@ impl PageReader {
             PageReader::MiniBlock(page) => page.decode(ranges, first),
             PageReader::FullZip(page) => page.decode(ranges, first, second),
             PageReader::Constant(page) => page.decode(ranges),
+            PageReader::Blob(page) => page.decode(ranges, first, second),
         }
     }
 }

@@ -26,6 +26,7 @@ use arrow_data::{ArrayData, ArrayDataBuilder};
 use arrow_schema::DataType;
 use bytes::Bytes;
 
+use crate::encodings::blob::Descriptions;
 use crate::encodings::buffers::{Fetched, attach_nulls, concat_bits, concat_bytes, to_usize};
 use crate::encodings::general::{Scheme, decompress};
 use crate::error::{Error, Result};
@@ -57,6 +58,16 @@ enum Node {
         indices: Flat,
         items: Box<Node>,
         num_items: u64,
+    },
+    /// Struct rows of fixed-width children, back to back; the bytes of each child.
+    PackedStruct {
+        rows: Flat,
+        child_bytes: Vec<u64>,
+    },
+    /// Descriptions of blob values stored elsewhere in the file (see [`crate::encodings::blob`]).
+    Blob {
+        descriptions: Flat,
+        file_size: u64,
     },
 }
 
@@ -347,6 +358,10 @@ impl Node {
                     num_items,
                 }
             }
+            E::PackedStruct(packed) => {
+                let (rows, child_bytes) = packed_rows(packed, buffers, num_values)?;
+                Node::PackedStruct { rows, child_bytes }
+            }
             other => {
                 return Err(Error::not_supported(format!(
                     "format 2.0 page encoding {}",
@@ -389,6 +404,10 @@ impl Node {
                 out.extend(ranges.iter().map(|r| indices.byte_range(r)));
                 items.plan(&whole(*num_items), *num_items, out);
             }
+            Node::PackedStruct { rows: flat, .. }
+            | Node::Blob {
+                descriptions: flat, ..
+            } => out.extend(ranges.iter().map(|r| flat.byte_range(r))),
         }
     }
 
@@ -430,6 +449,13 @@ impl Node {
             } => {
                 first.take_n(ranges.len())?;
                 items.plan_second(&whole(*num_items), *num_items, first, out)?;
+            }
+            Node::PackedStruct { .. } => {
+                first.take_n(ranges.len())?;
+            }
+            Node::Blob { file_size, .. } => {
+                let descriptions = blob_descriptions(ranges, first)?;
+                out.extend(descriptions.ranges(*file_size)?);
             }
         }
         Ok(())
@@ -487,8 +513,150 @@ impl Node {
                 let keys = indices.unsigned(ranges, first)?;
                 decode_dictionary(data_type, &keys, items, *num_items, first, second)
             }
+            Node::PackedStruct { child_bytes, .. } => {
+                decode_packed(data_type, child_bytes, ranges, len, first)
+            }
+            Node::Blob { .. } => {
+                if data_type != &DataType::LargeBinary {
+                    return Err(mismatch("blob values", data_type));
+                }
+                let descriptions = blob_descriptions(ranges, first)?;
+                let blobs = second.take_n(descriptions.stored())?;
+                Ok(descriptions.values(blobs)?.to_data())
+            }
         }
     }
+}
+
+/// The blob descriptions of `ranges`, from their round-1 bytes.
+fn blob_descriptions(ranges: &[Range<u64>], first: &mut Fetched) -> Result<Descriptions> {
+    let bytes = concat_bytes(first.take_n(ranges.len())?);
+    Descriptions::from_bytes(bytes.as_slice())
+}
+
+/// The row buffer and the bytes of each child of a packed struct encoding.
+fn packed_rows(
+    packed: &pb::PackedStruct,
+    buffers: &[BufferRange],
+    num_values: u64,
+) -> Result<(Flat, Vec<u64>)> {
+    let child_bytes = packed
+        .inner
+        .iter()
+        .map(packed_child_bytes)
+        .collect::<Result<Vec<u64>>>()?;
+    let row_bytes = child_bytes
+        .iter()
+        .try_fold(0u64, |total, b| total.checked_add(*b))
+        .filter(|&total| total > 0)
+        .ok_or_else(|| Error::corrupt("packed struct rows have no width"))?;
+    let flat = pb::Flat {
+        bits_per_value: row_bytes.saturating_mul(8),
+        buffer: packed.buffer,
+        compression: None,
+    };
+    Ok((Flat::parse(&flat, buffers, num_values)?, child_bytes))
+}
+
+/// The bytes one packed struct child takes in a row (`nullable{no_nulls}` wrappers allowed).
+fn packed_child_bytes(encoding: &pb::ArrayEncoding) -> Result<u64> {
+    use pb::array_encoding::ArrayEncoding as E;
+    use pb::nullable::Nullability;
+    let unsupported = || Error::not_supported("packed struct children that are not fixed width");
+    match encoding.array_encoding.as_ref() {
+        Some(E::Flat(flat))
+            if flat.bits_per_value.is_multiple_of(8) && flat.compression.is_none() =>
+        {
+            Ok(flat.bits_per_value / 8)
+        }
+        Some(E::FixedSizeBinary(fsb)) => Ok(u64::from(fsb.byte_width)),
+        Some(E::FixedSizeList(list)) => {
+            let items = list.items.as_deref().ok_or_else(unsupported)?;
+            packed_child_bytes(items)?
+                .checked_mul(u64::from(list.dimension))
+                .ok_or_else(|| Error::corrupt("packed struct child too wide"))
+        }
+        Some(E::Nullable(nullable)) => match &nullable.nullability {
+            Some(Nullability::NoNulls(no_nulls)) => {
+                packed_child_bytes(no_nulls.values.as_deref().ok_or_else(unsupported)?)
+            }
+            _ => Err(Error::not_supported("packed struct children with nulls")),
+        },
+        _ => Err(unsupported()),
+    }
+}
+
+/// Splits packed struct rows into one array per child.
+fn decode_packed(
+    data_type: &DataType,
+    child_bytes: &[u64],
+    ranges: &[Range<u64>],
+    len: usize,
+    first: &mut Fetched,
+) -> Result<ArrayData> {
+    let DataType::Struct(fields) = data_type else {
+        return Err(mismatch("a packed struct", data_type));
+    };
+    if fields.len() != child_bytes.len() {
+        return Err(Error::corrupt(format!(
+            "packed struct rows have {} children but the field has {}",
+            child_bytes.len(),
+            fields.len()
+        )));
+    }
+    let rows = concat_bytes(first.take_n(ranges.len())?);
+    let widths: Vec<usize> = child_bytes
+        .iter()
+        .map(|&b| to_usize(b, "packed struct child width"))
+        .collect::<Result<_>>()?;
+    let row_bytes: usize = widths.iter().sum();
+    if rows.len() != row_bytes * len {
+        return Err(Error::internal("packed struct rows were read short"));
+    }
+    let mut children = Vec::with_capacity(fields.len());
+    let mut start = 0;
+    for (field, width) in fields.iter().zip(&widths) {
+        let mut bytes = Vec::with_capacity(width * len);
+        for row in rows.as_slice().chunks_exact(row_bytes.max(1)) {
+            bytes.extend_from_slice(&row[start..start + width]);
+        }
+        children.push(fixed_width_data(field.data_type(), bytes, len)?);
+        start += width;
+    }
+    Ok(ArrayDataBuilder::new(data_type.clone())
+        .len(len)
+        .child_data(children)
+        .build()?)
+}
+
+/// An array of `len` fixed-width values of `data_type` (fixed-size lists of them too) without
+/// nulls.
+fn fixed_width_data(data_type: &DataType, bytes: Vec<u8>, len: usize) -> Result<ArrayData> {
+    if let DataType::FixedSizeList(item, size) = data_type {
+        let size = to_usize(u64::try_from(*size).unwrap_or(0), "list size")?;
+        let child = fixed_width_data(item.data_type(), bytes, len * size)?;
+        return Ok(ArrayDataBuilder::new(data_type.clone())
+            .len(len)
+            .child_data(vec![child])
+            .build()?);
+    }
+    let width = match data_type {
+        DataType::FixedSizeBinary(width) => usize::try_from(*width).ok(),
+        DataType::Boolean => None,
+        other => other.primitive_width(),
+    }
+    .ok_or_else(|| mismatch("fixed-width packed struct children", data_type))?;
+    if bytes.len() != width * len {
+        return Err(Error::corrupt(format!(
+            "packed struct child of type {data_type} takes {} bytes per row, expected {width}",
+            bytes.len() / len.max(1)
+        )));
+    }
+    Ok(ArrayDataBuilder::new(data_type.clone())
+        .len(len)
+        .add_buffer(Buffer::from_vec(bytes))
+        .align_buffers(true)
+        .build()?)
 }
 
 fn variant_name(variant: &pb::array_encoding::ArrayEncoding) -> &'static str {
@@ -854,6 +1022,35 @@ impl PageDecoder {
     ) -> Result<Self> {
         Ok(Self {
             root: Node::parse(encoding, buffers, num_rows)?,
+            num_rows,
+        })
+    }
+
+    /// A page of a blob column (`ColumnEncoding.blob`): descriptions stored as a packed struct
+    /// of two u64, the values anywhere in a file of `file_size` bytes.
+    pub fn blob(
+        encoding: &pb::ArrayEncoding,
+        buffers: &[BufferRange],
+        num_rows: u64,
+        file_size: u64,
+    ) -> Result<Self> {
+        use pb::array_encoding::ArrayEncoding as E;
+        let Some(E::PackedStruct(packed)) = encoding.array_encoding.as_ref() else {
+            return Err(Error::corrupt(
+                "a blob column page is not a packed struct of descriptions",
+            ));
+        };
+        let (descriptions, child_bytes) = packed_rows(packed, buffers, num_rows)?;
+        if child_bytes != [8, 8] {
+            return Err(Error::corrupt(
+                "blob descriptions are not two 64-bit values",
+            ));
+        }
+        Ok(Self {
+            root: Node::Blob {
+                descriptions,
+                file_size,
+            },
             num_rows,
         })
     }

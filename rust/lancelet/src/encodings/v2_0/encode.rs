@@ -197,6 +197,7 @@ fn encode_leaf(array: &dyn Array, buffers: &mut Vec<Bytes>) -> Result<pb::ArrayE
                 }))))
             })
         }
+        DataType::Struct(_) => encode_packed_struct(array, buffers),
         DataType::Dictionary(key, _) => match key.as_ref() {
             DataType::Int8 => encode_dictionary::<Int8Type>(array, buffers),
             DataType::Int16 => encode_dictionary::<Int16Type>(array, buffers),
@@ -224,6 +225,89 @@ fn encode_leaf(array: &dyn Array, buffers: &mut Vec<Bytes>) -> Result<pb::ArrayE
             with_validity(array.nulls(), len, buffers, |buffers| {
                 Ok(flat(bits, buffers, to_bytes(values)))
             })
+        }
+    }
+}
+
+/// A packed struct (field metadata `lance-encoding:packed`): every row's children back to
+/// back in one buffer, as pylance writes them. Children must be fixed width, whole bytes, and
+/// not null.
+fn encode_packed_struct(array: &dyn Array, buffers: &mut Vec<Bytes>) -> Result<pb::ArrayEncoding> {
+    let structs = array.as_struct();
+    let len = structs.len();
+    let mut inner = Vec::with_capacity(structs.num_columns());
+    let mut columns = Vec::with_capacity(structs.num_columns());
+    for (field, child) in structs.fields().iter().zip(structs.columns()) {
+        if child.null_count() > 0 {
+            return Err(Error::invalid_argument(format!(
+                "packed struct child '{}' has nulls; packed children cannot be null",
+                field.name()
+            )));
+        }
+        let (bytes, width, encoding) = packed_child(child.as_ref()).ok_or_else(|| {
+            Error::not_supported(format!(
+                "packed struct child '{}' of type {} (only whole-byte fixed-width children)",
+                field.name(),
+                child.data_type()
+            ))
+        })?;
+        inner.push(encoding);
+        columns.push((bytes, width));
+    }
+    let row_bytes: usize = columns.iter().map(|(_, width)| width).sum();
+    let mut rows = Vec::with_capacity(row_bytes * len);
+    for row in 0..len {
+        for (bytes, width) in &columns {
+            rows.extend_from_slice(&bytes[row * width..(row + 1) * width]);
+        }
+    }
+    let buffer_index = buffers.len() as u32;
+    buffers.push(Bytes::from(rows));
+    Ok(encoding(E::PackedStruct(pb::PackedStruct {
+        inner,
+        buffer: Some(pb::Buffer {
+            buffer_index,
+            buffer_type: pb::buffer::BufferType::Page as i32,
+        }),
+    })))
+}
+
+/// The bytes, bytes per row and encoding of one packed struct child (fixed width, or a
+/// fixed-size list of fixed width); `None` for other types.
+fn packed_child(array: &dyn Array) -> Option<(Bytes, usize, pb::ArrayEncoding)> {
+    let len = array.len();
+    match array.data_type() {
+        DataType::FixedSizeList(_, dimension) => {
+            let dimension = usize::try_from(*dimension).ok()?;
+            let list = array.as_fixed_size_list();
+            let items = list
+                .values()
+                .slice(list.offset() * dimension, len * dimension);
+            if items.null_count() > 0 {
+                return None;
+            }
+            let (bytes, width, items) = packed_child(items.as_ref())?;
+            let list = encoding(E::FixedSizeList(Box::new(pb::FixedSizeList {
+                dimension: dimension as u32,
+                items: Some(Box::new(items)),
+                has_validity: false,
+            })));
+            Some((bytes, width * dimension, no_nulls(list)))
+        }
+        data_type => {
+            let bits = fixed_width_bits(data_type)?;
+            let width = (bits / 8) as usize;
+            let data = array.to_data();
+            let values = data
+                .buffers()
+                .first()?
+                .slice_with_length(data.offset() * width, len * width);
+            let flat = encoding(E::Flat(pb::Flat {
+                bits_per_value: bits,
+                buffer: Some(pb::Buffer::default()),
+                compression: None,
+            }));
+            Some((to_bytes(values), width, no_nulls(flat)))
         }
     }
 }

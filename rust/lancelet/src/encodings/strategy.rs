@@ -160,15 +160,7 @@ pub fn encode_page(
         None => wide && full_zip_possible(&block),
     } || too_wide_for_mini_block(&block);
     if use_full_zip {
-        let compress = match (&block, hints.compression, hints.no_compression) {
-            (DataBlock::Variable { .. }, _, true) => None,
-            (DataBlock::Variable { .. }, Some(_), false) => Some(Scheme::Zstd),
-            (DataBlock::Variable { .. }, None, false) if width > COMPRESS_VALUE_BYTES => {
-                Some(Scheme::Zstd)
-            }
-            _ => None,
-        };
-        return fullzip_encode::encode(ctx, rep, def, num_entries, &block, compress);
+        return full_zip_page(ctx, rep, def, num_entries, block, width, hints);
     }
     if let DataBlock::Variable {
         offsets,
@@ -189,6 +181,49 @@ pub fn encode_page(
     }
     let chunked = mini_block_values(&block, hints)?;
     miniblock_encode::encode(ctx, rep, def, num_entries, chunked, None)
+}
+
+/// A full-zip page: variable-width values FSST-compressed when that saves 10%, or compressed
+/// one by one when they are huge or a general scheme is asked for.
+fn full_zip_page(
+    ctx: &PageContext,
+    rep: Option<&[u16]>,
+    def: Option<&[u16]>,
+    num_entries: usize,
+    block: DataBlock,
+    width: usize,
+    hints: &LeafHints,
+) -> Result<EncodedPage> {
+    use fullzip_encode::ValueCompression;
+    let DataBlock::Variable {
+        offsets,
+        offset_bits,
+        data,
+        num_values,
+    } = &block
+    else {
+        return fullzip_encode::encode(ctx, rep, def, num_entries, &block, ValueCompression::None);
+    };
+    if hints.no_compression {
+        return fullzip_encode::encode(ctx, rep, def, num_entries, &block, ValueCompression::None);
+    }
+    if hints.compression.is_some() || width > COMPRESS_VALUE_BYTES {
+        let compress = ValueCompression::PerValue(Scheme::Zstd);
+        return fullzip_encode::encode(ctx, rep, def, num_entries, &block, compress);
+    }
+    if hints.force_fsst || data.len() >= FSST_MIN_BYTES {
+        let offsets = read_offsets(offsets, *offset_bits, *num_values);
+        let (compressed, table) = fsst_block(data, &offsets, *offset_bits)?;
+        let compressed_bytes = match &compressed {
+            DataBlock::Variable { data, .. } => data.len() + table.len(),
+            _ => usize::MAX,
+        };
+        if hints.force_fsst || compressed_bytes * 10 < data.len() * 9 {
+            let compress = ValueCompression::Fsst(table);
+            return fullzip_encode::encode(ctx, rep, def, num_entries, &compressed, compress);
+        }
+    }
+    fullzip_encode::encode(ctx, rep, def, num_entries, &block, ValueCompression::None)
 }
 
 /// The largest value in bytes (fixed width: every value).
@@ -561,6 +596,27 @@ fn smallest_fixed(block: &DataBlock) -> Result<ChunkedValues> {
 
 /// FSST-compresses every string, then chunks the compressed strings.
 fn fsst_values(data: &[u8], offsets: &[u64], bits: u64) -> Result<ChunkedValues> {
+    let (compressed, table) = fsst_strings(data, offsets);
+    let inner = variable_chunks(&compressed.data, &compressed.offsets, bits)?;
+    Ok(ChunkedValues {
+        encoding: encoding(C::Fsst(Box::new(pb::Fsst {
+            symbol_table: table,
+            values: Some(Box::new(inner.encoding)),
+        }))),
+        num_buffers: inner.num_buffers,
+        chunks: inner.chunks,
+    })
+}
+
+/// Strings after FSST compression: their bytes and `n + 1` offsets.
+struct CompressedStrings {
+    data: Vec<u8>,
+    offsets: Vec<u64>,
+}
+
+/// Trains an FSST table on the strings and compresses each; returns them and the serialized
+/// table.
+fn fsst_strings(data: &[u8], offsets: &[u64]) -> (CompressedStrings, Vec<u8>) {
     let strings = || {
         offsets
             .windows(2)
@@ -574,15 +630,45 @@ fn fsst_values(data: &[u8], offsets: &[u64], bits: u64) -> Result<ChunkedValues>
         encoder.compress_into(string, &mut compressed);
         new_offsets.push(compressed.len() as u64);
     }
-    let inner = variable_chunks(&compressed, &new_offsets, bits)?;
-    Ok(ChunkedValues {
-        encoding: encoding(C::Fsst(Box::new(pb::Fsst {
-            symbol_table: encoder.table().serialize(),
-            values: Some(Box::new(inner.encoding)),
-        }))),
-        num_buffers: inner.num_buffers,
-        chunks: inner.chunks,
-    })
+    let table = encoder.table().serialize();
+    (
+        CompressedStrings {
+            data: compressed,
+            offsets: new_offsets,
+        },
+        table,
+    )
+}
+
+/// FSST-compressed strings as a variable-width block with `offset_bits`-bit offsets, and the
+/// serialized table.
+fn fsst_block(data: &[u8], offsets: &[u64], offset_bits: u32) -> Result<(DataBlock, Vec<u8>)> {
+    let (compressed, table) = fsst_strings(data, offsets);
+    let num_values = compressed.offsets.len().saturating_sub(1);
+    let offsets: Vec<u8> = if offset_bits == 32 {
+        compressed
+            .offsets
+            .iter()
+            .map(|&o| u32::try_from(o).map(u32::to_le_bytes))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|_| Error::internal("compressed strings grew past 4 GiB"))?
+            .concat()
+    } else {
+        compressed
+            .offsets
+            .iter()
+            .flat_map(|o| o.to_le_bytes())
+            .collect()
+    };
+    Ok((
+        DataBlock::Variable {
+            offsets: Bytes::from(offsets),
+            offset_bits,
+            data: Bytes::from(compressed.data),
+            num_values,
+        },
+        table,
+    ))
 }
 
 /// A mini-block page of an Arrow dictionary column: u32 indices in the chunks, the dictionary

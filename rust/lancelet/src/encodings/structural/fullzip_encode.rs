@@ -17,16 +17,26 @@ fn bit_length(value: u16) -> u32 {
     16 - value.leading_zeros()
 }
 
+/// How the variable-width values of a full-zip page are compressed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValueCompression {
+    /// Stored as they are.
+    None,
+    /// Each value compressed on its own with a general scheme.
+    PerValue(Scheme),
+    /// The values are already FSST-compressed with this serialized symbol table.
+    Fsst(Vec<u8>),
+}
+
 /// Writes a full-zip page. `values` holds one value per visible entry (null ones included,
-/// already zeroed or emptied); `compress` applies per-value general compression to
-/// variable-width values.
+/// already zeroed or emptied); `compress` says how variable-width values are compressed.
 pub fn encode(
     ctx: &PageContext,
     rep: Option<&[u16]>,
     def: Option<&[u16]>,
     num_entries: usize,
     values: &DataBlock,
-    compress: Option<Scheme>,
+    compress: ValueCompression,
 ) -> Result<EncodedPage> {
     let bits_rep = rep.map_or(0, |_| bit_length(ctx.codes.max_rep));
     let bits_def = def.map_or(0, |_| bit_length(ctx.codes.max_def));
@@ -36,7 +46,7 @@ pub fn encode(
         9..=16 => 2,
         _ => 4,
     };
-    let (details, value_compression, value_part) = describe(values, compress)?;
+    let (details, value_compression, value_part) = describe(values, &compress)?;
     let mut data = Vec::new();
     let mut row_starts: Vec<u64> = Vec::with_capacity(ctx.num_rows as usize + 1);
     let mut visible = 0usize;
@@ -101,13 +111,13 @@ type ValueWriter<'a> = Box<dyn Fn(usize, bool, &mut Vec<u8>) -> Result<()> + 'a>
 
 /// The layout details, the value encoding, and a writer of value `i` (`valid` false for
 /// nulls).
-fn describe(
-    values: &DataBlock,
-    compress: Option<Scheme>,
+fn describe<'a>(
+    values: &'a DataBlock,
+    compress: &ValueCompression,
 ) -> Result<(
     pb::full_zip_layout::Details,
     pb::CompressiveEncoding,
-    ValueWriter<'_>,
+    ValueWriter<'a>,
 )> {
     use pb::full_zip_layout::Details;
     match values {
@@ -154,6 +164,10 @@ fn describe(
             ..
         } => {
             let width = (*offset_bits / 8) as usize;
+            let scheme = match compress {
+                ValueCompression::PerValue(scheme) => Some(*scheme),
+                _ => None,
+            };
             let read = move |i: usize| -> Result<usize> {
                 let word = offsets
                     .get(i * width..(i + 1) * width)
@@ -170,7 +184,7 @@ fn describe(
                 let raw = data
                     .get(start..end)
                     .ok_or_else(|| Error::internal("value out of range"))?;
-                let stored = match compress {
+                let stored = match scheme {
                     Some(scheme) => general::compress(scheme, Some(0), raw)?,
                     None => Bytes::copy_from_slice(raw),
                 };
@@ -183,9 +197,13 @@ fn describe(
                 values: None,
             })));
             let value_encoding = match compress {
-                None => variable,
-                Some(scheme) => encoding(C::General(Box::new(pb::General {
-                    compression: Some(buffer_compression(scheme, Some(0))),
+                ValueCompression::None => variable,
+                ValueCompression::PerValue(scheme) => encoding(C::General(Box::new(pb::General {
+                    compression: Some(buffer_compression(*scheme, Some(0))),
+                    values: Some(Box::new(variable)),
+                }))),
+                ValueCompression::Fsst(table) => encoding(C::Fsst(Box::new(pb::Fsst {
+                    symbol_table: table.clone(),
                     values: Some(Box::new(variable)),
                 }))),
             };

@@ -4,12 +4,13 @@ use std::ops::Range;
 
 use arrow_array::ArrayRef;
 use arrow_schema::DataType;
+use futures::FutureExt;
 use futures::future::BoxFuture;
 
 use super::fields_structural::StructuralFieldReader;
 use super::fields_v2_0::FieldReader as FieldReaderV2_0;
 use super::projection::Selection;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::io::RangeRead;
 
 /// Reads one top-level field, whatever the file's version.
@@ -46,15 +47,26 @@ impl FieldReader {
         })
     }
 
-    /// Reads the rows of `ranges` (sorted, disjoint) into one array.
+    /// Reads the rows of `ranges` (sorted, disjoint) into one array. Arrays are built from
+    /// the file's bytes, so Arrow refusing one (invalid UTF-8, offsets out of order) means
+    /// the file is corrupt.
     pub fn read<'a>(
         &'a self,
         io: &'a dyn RangeRead,
         ranges: &'a [Range<u64>],
     ) -> BoxFuture<'a, Result<ArrayRef>> {
-        match self {
+        let read = match self {
             FieldReader::V2_0(reader) => reader.read(io, ranges),
             FieldReader::Structural(reader) => reader.read(io, ranges),
-        }
+        };
+        read.map(|result| {
+            result.map_err(|error| match error {
+                Error::Arrow { source, .. } => Error::corrupt(format!(
+                    "stored values do not form valid Arrow data: {source}"
+                )),
+                other => other,
+            })
+        })
+        .boxed()
     }
 }

@@ -39,7 +39,7 @@ async fn sample(version: FileVersion) -> (Bytes, RecordBatch) {
     let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
     let store = write(
         &schema,
-        &[batch.clone()],
+        std::slice::from_ref(&batch),
         WriterOptions::default().with_version(version),
     )
     .await;

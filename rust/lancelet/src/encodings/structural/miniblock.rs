@@ -23,7 +23,7 @@ use bytes::Bytes;
 
 use crate::encodings::compression::DataBlock;
 use crate::encodings::compression::decode;
-use crate::encodings::structural::page::{PageContext, leaf_levels, select_rows};
+use crate::encodings::structural::page::{PageContext, RowIndex, leaf_levels};
 use crate::encodings::structural::repdef::LeafLevels;
 use crate::error::{Error, Result};
 use crate::format::pb::v2_1 as pb;
@@ -347,17 +347,32 @@ impl MiniBlockPage {
         if needed.len() != fetched.len() {
             return Err(Error::internal("chunk reads do not match the plan"));
         }
+        let spans = ranges
+            .iter()
+            .map(|range| self.chunk_span(meta, range))
+            .collect::<Result<Vec<_>>>()?;
         let mut parts = Vec::with_capacity(ranges.len());
-        for range in ranges {
-            let (first, last) = self.chunk_span(meta, range)?;
+        // Ranges whose chunks overlap are cut from one decode of those chunks.
+        let mut group_start = 0;
+        while group_start < ranges.len() {
+            let (first, mut last) = spans[group_start];
+            let mut group_end = group_start + 1;
+            while group_end < ranges.len() && spans[group_end].0 <= last {
+                last = last.max(spans[group_end].1);
+                group_end += 1;
+            }
             let at = needed.partition_point(|&c| c < first);
             let decoded: Vec<DecodedChunk> = (first..=last)
-                .zip(&fetched[at..])
+                .zip(fetched.get(at..).unwrap_or_default())
                 .map(|(c, bytes)| self.decode_chunk(bytes.clone(), meta.chunks[c].num_values))
                 .collect::<Result<_>>()?;
             let levels = self.join_chunks(decoded, meta)?;
-            let rows = range.start - meta.first_row[first]..range.end - meta.first_row[first];
-            parts.push(select_rows(&levels, rows, &self.ctx)?);
+            let index = RowIndex::new(&levels, &self.ctx);
+            let base = meta.first_row[first];
+            for range in &ranges[group_start..group_end] {
+                parts.push(index.select(&levels, range.start - base..range.end - base)?);
+            }
+            group_start = group_end;
         }
         LeafLevels::concat(parts)
     }

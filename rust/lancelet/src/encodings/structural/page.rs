@@ -241,29 +241,75 @@ pub fn slice_entries(
     })
 }
 
-/// Selects rows `rows` (counted from the first row that *starts* in `levels`; entries before
-/// it belong to an earlier row and are skipped).
-pub fn select_rows(levels: &LeafLevels, rows: Range<u64>, ctx: &PageContext) -> Result<LeafLevels> {
-    let starts = row_starts(levels.rep.as_deref(), ctx.codes.max_rep, levels.num_entries);
-    let start_row =
-        usize::try_from(rows.start).map_err(|_| Error::corrupt("row index too large"))?;
-    let end_row = usize::try_from(rows.end).map_err(|_| Error::corrupt("row index too large"))?;
-    let start = *starts
-        .get(start_row)
-        .ok_or_else(|| Error::corrupt("a page holds fewer rows than its metadata says"))?;
-    let end = match starts.get(end_row) {
-        Some(&entry) => entry,
-        None if end_row == starts.len() => levels.num_entries,
-        None => {
-            return Err(Error::corrupt(
-                "a page holds fewer rows than its metadata says",
-            ));
-        }
-    };
-    slice_entries(levels, start, end, ctx)
+/// Where each row of some levels starts and how many values come before each entry: built
+/// once, so that many row ranges can be cut from the same levels in time proportional to
+/// their size.
+#[derive(Debug)]
+pub struct RowIndex {
+    /// The first entry of each row.
+    starts: Vec<usize>,
+    /// Values carried by entries `0..i`, for `i` in `0..=num_entries` (`None`: one per entry).
+    values_before: Option<Vec<usize>>,
 }
 
-/// Levels of `num_entries` entries without any values (for joining empty results).
+impl RowIndex {
+    /// Indexes `levels`.
+    pub fn new(levels: &LeafLevels, ctx: &PageContext) -> Self {
+        let starts = row_starts(levels.rep.as_deref(), ctx.codes.max_rep, levels.num_entries);
+        let values_before = levels.def.as_deref().map(|def| {
+            let mut counts = Vec::with_capacity(def.len() + 1);
+            let mut seen = 0;
+            counts.push(0);
+            for &d in def {
+                seen += usize::from(d <= ctx.max_visible_def);
+                counts.push(seen);
+            }
+            counts
+        });
+        Self {
+            starts,
+            values_before,
+        }
+    }
+
+    /// Rows `rows` of the indexed `levels`.
+    pub fn select(&self, levels: &LeafLevels, rows: Range<u64>) -> Result<LeafLevels> {
+        let short = || Error::corrupt("a page holds fewer rows than its metadata says");
+        let start_row =
+            usize::try_from(rows.start).map_err(|_| Error::corrupt("row index too large"))?;
+        let end_row =
+            usize::try_from(rows.end).map_err(|_| Error::corrupt("row index too large"))?;
+        let start = *self.starts.get(start_row).ok_or_else(short)?;
+        let end = match self.starts.get(end_row) {
+            Some(&entry) => entry,
+            None if end_row == self.starts.len() => levels.num_entries,
+            None => return Err(short()),
+        };
+        if start > end || end > levels.num_entries {
+            return Err(Error::corrupt(
+                "row boundaries fall outside the page's levels",
+            ));
+        }
+        let (first_value, last_value) = match &self.values_before {
+            None => (start, end),
+            Some(counts) => (counts[start], counts[end]),
+        };
+        if last_value > levels.values.len() {
+            return Err(Error::corrupt(
+                "the page's levels claim more values than it holds",
+            ));
+        }
+        Ok(LeafLevels {
+            layers: levels.layers.clone(),
+            rep: levels.rep.as_ref().map(|r| r[start..end].to_vec()),
+            def: levels.def.as_ref().map(|d| d[start..end].to_vec()),
+            values: levels.values.slice(first_value, last_value - first_value),
+            num_entries: end - start,
+        })
+    }
+}
+
+/// Checks that the entries carrying values match the number of values.
 pub fn check_visible(levels: &LeafLevels, ctx: &PageContext) -> Result<()> {
     let visible = match levels.def.as_deref() {
         None => levels.num_entries,

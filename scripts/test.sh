@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and test of the repository on a fresh machine:
-# formatting, lints, docs, the Rust tests, and the interop tests against pylance 14.0.2.
+# formatting, lints, docs, the Rust tests, the Python package and its tests, and the interop
+# tests against pylance 14.0.2.
 # It installs what it needs by itself (a Python virtual environment in .venv; pip's cache
 # in .cache/pip) and builds the workspace once in debug mode.
 set -euo pipefail
@@ -29,7 +30,10 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 step "cargo test"
 cargo test --workspace --locked
 
-step "interop tests against pylance (pytest)"
+step "python package (maturin develop into .venv)"
+(cd python && VIRTUAL_ENV="$PWD/../.venv" ../.venv/bin/maturin develop --locked --quiet)
+
+step "python and interop tests against pylance (pytest)"
 cargo build -p lancelet-cli --locked --quiet
 LANCELET_BIN="$PWD/target/debug/lancelet" .venv/bin/python -m pytest python/tests -q
 

@@ -242,9 +242,10 @@ async fn read_chunk(
         num_rows = order.len() as u64;
     }
     let options = RecordBatchOptions::new().with_row_count(Some(num_rows as usize));
-    Ok(RecordBatch::try_new_with_options(
-        schema, columns, &options,
-    )?)
+    // The columns were decoded from the file: if they do not fit its own schema (nulls in a
+    // non-nullable field, say), the file contradicts itself.
+    RecordBatch::try_new_with_options(schema, columns, &options)
+        .map_err(|e| Error::corrupt(format!("the file's data does not match its schema: {e}")))
 }
 
 /// Cuts ranges into chunks of at most `chunk_rows` rows. A chunk only holds ranges that are

@@ -27,8 +27,9 @@ fn offset_width(bits: u64) -> Result<usize> {
 /// Decodes a mini-block chunk buffer of `num_values` values with `bits`-bit offsets.
 pub fn decode_chunk(buffer: Bytes, bits: u64, num_values: usize) -> Result<DataBlock> {
     let width = offset_width(bits)?;
-    let offsets_len = (num_values + 1)
-        .checked_mul(width)
+    let offsets_len = num_values
+        .checked_add(1)
+        .and_then(|n| n.checked_mul(width))
         .filter(|&n| n <= buffer.len())
         .ok_or_else(|| Error::corrupt("variable-width chunk is shorter than its offsets"))?;
     Ok(DataBlock::Variable {
@@ -81,7 +82,11 @@ pub fn decode_block(buffer: Bytes, num_values: usize) -> Result<DataBlock> {
         .and_then(|s| usize::try_from(s).ok())
         .ok_or_else(|| Error::corrupt("variable-width block is too short"))?;
     let offsets_start = 2 * width;
-    let offsets_end = offsets_start + (num_values + 1) * width;
+    let offsets_end = num_values
+        .checked_add(1)
+        .and_then(|n| n.checked_mul(width))
+        .and_then(|n| n.checked_add(offsets_start))
+        .ok_or_else(|| Error::corrupt("variable-width block claims too many values"))?;
     if start != offsets_end || start > buffer.len() {
         return Err(Error::corrupt(format!(
             "variable-width block: bytes start at {start}, expected {offsets_end} for {num_values} values"

@@ -200,6 +200,13 @@ impl MiniBlockPage {
                     "a mini-block chunk before the last has no value count",
                 ));
             };
+            // Chunks hold at most 4096 values (the last one what remains); any level count
+            // above u16 is impossible, so larger claims are corrupt.
+            if num_values > usize::from(u16::MAX) {
+                return Err(Error::corrupt(format!(
+                    "a mini-block chunk claims {num_values} values"
+                )));
+            }
             chunks.push(Chunk {
                 offset,
                 size,

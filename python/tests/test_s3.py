@@ -149,3 +149,31 @@ def test_s3_missing_object_and_bad_options(s3):
     with pytest.raises(OSError):
         lancelet.FileReader(f"s3://{BUCKET}/x.lance",
                             storage_options={**options, "aws_endpoint": "http://127.0.0.1:9"})
+
+
+def test_cli_takes_endpoint_and_credentials_from_the_environment(s3, lancelet_bin, tmp_path):
+    """`lancelet convert` to and from s3:// with the endpoint and keys in AWS_* variables."""
+    endpoint, client, options = s3
+    table = _table(50_000, seed=2)
+    source = tmp_path / "in.arrow"
+    with pa.ipc.new_file(source, table.schema) as ipc:
+        ipc.write_table(table)
+    env = {**os.environ, "AWS_ENDPOINT": endpoint, "AWS_REGION": "us-east-1",
+           "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_ALLOW_HTTP": "true"}
+    key = f"{uuid.uuid4().hex}/cli.lance"
+    uri = f"s3://{BUCKET}/{key}"
+
+    def cli(*args):
+        proc = subprocess.run([lancelet_bin, *args], env=env, capture_output=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+        return proc
+
+    cli("convert", str(source), uri)
+    assert _keys(client, key) == [key]
+    assert '"num_rows": 50000' in cli("inspect", uri, "--json").stdout.decode()
+    back = tmp_path / "back.arrow"
+    cli("convert", uri, str(back), "--take", "49999,0,7")
+    with pa.ipc.open_file(back) as ipc:
+        assert_tables_equal(ipc.read_all(), table.take([49999, 0, 7]))
+    assert_tables_equal(lancelet.FileReader(uri, storage_options=options).read_all().to_table(), table)
+

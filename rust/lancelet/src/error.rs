@@ -138,6 +138,18 @@ pub enum Error {
 }
 
 impl Error {
+    /// Decoders build Arrow arrays from a file's bytes, so Arrow refusing one (invalid UTF-8,
+    /// offsets out of order) means the file is corrupt: turns [`Error::Arrow`] into
+    /// [`Error::Corrupt`] and passes other errors through.
+    pub(crate) fn arrow_means_corrupt(self) -> Self {
+        match self {
+            Error::Arrow { source, .. } => Error::corrupt(format!(
+                "stored values do not form valid Arrow data: {source}"
+            )),
+            other => other,
+        }
+    }
+
     /// An [`Error::Corrupt`] with the given message.
     #[track_caller]
     pub fn corrupt(message: impl Into<String>) -> Self {

@@ -336,13 +336,14 @@ async fn types_a_version_cannot_hold_are_rejected() {
     assert_eq!(WriterOptions::default().version(), FileVersion::V2_2);
 }
 
-/// Wraps a store and fails multipart part number `fail_part` (0-based) and, if set, every
-/// single put.
+/// Wraps a store and fails multipart part number `fail_part` (0-based), and if set, every
+/// single put and the completion of every multipart upload.
 #[derive(Debug)]
 struct FailingStore {
     inner: Arc<dyn ObjectStore>,
     fail_part: usize,
     fail_puts: bool,
+    fail_complete: bool,
 }
 
 impl std::fmt::Display for FailingStore {
@@ -381,6 +382,7 @@ impl ObjectStore for FailingStore {
             inner,
             parts: AtomicUsize::new(0),
             fail_part: self.fail_part,
+            fail_complete: self.fail_complete,
         }))
     }
     async fn get_opts(
@@ -417,6 +419,7 @@ struct FailingUpload {
     inner: Box<dyn MultipartUpload>,
     parts: AtomicUsize,
     fail_part: usize,
+    fail_complete: bool,
 }
 
 #[async_trait]
@@ -428,6 +431,9 @@ impl MultipartUpload for FailingUpload {
         self.inner.put_part(data)
     }
     async fn complete(&mut self) -> object_store::Result<PutResult> {
+        if self.fail_complete {
+            return Err(injected());
+        }
         self.inner.complete().await
     }
     async fn abort(&mut self) -> object_store::Result<()> {
@@ -478,6 +484,7 @@ async fn a_failed_upload_leaves_no_file_and_no_staging_files() {
             inner: local,
             fail_part,
             fail_puts: false,
+            fail_complete: false,
         });
         let (schema, batches) = big_batches();
         let mut writer =
@@ -520,6 +527,7 @@ async fn a_failed_single_put_leaves_no_file() {
         inner: local,
         fail_part: usize::MAX,
         fail_puts: true,
+        fail_complete: false,
     });
     let schema = schema_of(vec![Field::new("a", DataType::Int32, true)]);
     let mut writer = FileWriter::try_new(
@@ -532,6 +540,35 @@ async fn a_failed_single_put_leaves_no_file() {
     writer.write_batch(&batch_of(&schema, 10, 1)).await.unwrap();
     assert!(matches!(writer.finish().await, Err(Error::Io { .. })));
     assert!(files_in(dir.path()).is_empty());
+}
+
+#[tokio::test]
+async fn a_failed_upload_completion_leaves_no_file_and_no_staging_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let local: Arc<dyn ObjectStore> =
+        Arc::new(LocalFileSystem::new_with_prefix(dir.path()).unwrap());
+    let store = Arc::new(FailingStore {
+        inner: local,
+        fail_part: usize::MAX,
+        fail_puts: false,
+        fail_complete: true,
+    });
+    let (schema, batches) = big_batches();
+    let mut writer =
+        FileWriter::try_new(store, Path::from("f.lance"), schema, small_parts()).unwrap();
+    for batch in &batches {
+        writer.write_batch(batch).await.unwrap();
+    }
+    let error = writer.finish().await.unwrap_err();
+    assert!(
+        matches!(error, Error::Io { .. }) && error.to_string().contains("injected"),
+        "{error}"
+    );
+    assert!(
+        files_in(dir.path()).is_empty(),
+        "left {:?}",
+        files_in(dir.path())
+    );
 }
 
 #[tokio::test]

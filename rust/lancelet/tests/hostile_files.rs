@@ -410,6 +410,49 @@ fn random_damage_to_pages_and_swapped_pages() {
     assert!(tally.rejected > 0, "{tally:?}");
 }
 
+/// A file of about 16 MiB (several pages per column) in `version`.
+async fn large_file(version: FileVersion) -> Vec<u8> {
+    let item = Arc::new(Field::new("item", DataType::Float32, true));
+    let schema = schema_of(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("s", DataType::Utf8, true),
+        Field::new("v", DataType::FixedSizeList(item, 16), true),
+    ]);
+    let batches: Vec<_> = (0..4).map(|seed| batch_of(&schema, 50_000, seed)).collect();
+    let options = WriterOptions::default().with_version(version);
+    let store = write(&schema, &batches, options).await;
+    let object = store.get(&Path::from("test.lance")).await.unwrap();
+    object.bytes().await.unwrap().to_vec()
+}
+
+#[test]
+fn swapped_5_mib_blocks_of_a_large_file() {
+    const BLOCK: usize = 5 * 1024 * 1024;
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let runtime = runtime();
+    let mut tally = Tally::default();
+    for version in [FileVersion::V2_0, FileVersion::V2_1, FileVersion::V2_2] {
+        let file = runtime.block_on(large_file(version));
+        assert!(file.len() >= 3 * BLOCK, "{version}: {} bytes", file.len());
+        let last = file.len() - BLOCK;
+        // Blocks of the data, and the last block (metadata and footer) with the first.
+        for (a, b) in [(0, BLOCK), (0, 2 * BLOCK), (BLOCK, 2 * BLOCK), (0, last)] {
+            let mut damaged = file.clone();
+            let first = file[a..a + BLOCK].to_vec();
+            damaged.copy_within(b..b + BLOCK, a);
+            damaged[b..b + BLOCK].copy_from_slice(&first);
+            let what = format!("{version}: blocks at {a} and {b} swapped");
+            if exercise(&runtime, damaged, &what) {
+                tally.read += 1;
+            } else {
+                tally.rejected += 1;
+            }
+        }
+    }
+    eprintln!("5 MiB block swaps: {tally:?}");
+    assert!(tally.rejected >= 3, "{tally:?}");
+}
+
 /// A message's fields, as `(key, value)` pairs.
 type WireFields = Vec<(u64, Wire)>;
 

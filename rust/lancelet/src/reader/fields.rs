@@ -59,14 +59,7 @@ impl FieldReader {
             FieldReader::V2_0(reader) => reader.read(io, ranges),
             FieldReader::Structural(reader) => reader.read(io, ranges),
         };
-        read.map(|result| {
-            result.map_err(|error| match error {
-                Error::Arrow { source, .. } => Error::corrupt(format!(
-                    "stored values do not form valid Arrow data: {source}"
-                )),
-                other => other,
-            })
-        })
-        .boxed()
+        read.map(|result| result.map_err(Error::arrow_means_corrupt))
+            .boxed()
     }
 }

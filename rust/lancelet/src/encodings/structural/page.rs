@@ -171,12 +171,13 @@ impl PageReader {
         first: &[Bytes],
         second: &[Bytes],
     ) -> Result<LeafLevels> {
-        match self {
+        let levels = match self {
             PageReader::MiniBlock(page) => page.decode(ranges, first),
             PageReader::FullZip(page) => page.decode(ranges, first, second),
             PageReader::Constant(page) => page.decode(ranges),
             PageReader::Blob(page) => page.decode(ranges, first, second),
-        }
+        };
+        levels.map_err(Error::arrow_means_corrupt)
     }
 }
 

@@ -1101,13 +1101,16 @@ impl PageDecoder {
         second: &[Bytes],
     ) -> Result<ArrayRef> {
         self.check_ranges(ranges)?;
-        let data = self.root.decode(
-            data_type,
-            ranges,
-            self.num_rows,
-            &mut Fetched::new(first),
-            &mut Fetched::new(second),
-        )?;
+        let data = self
+            .root
+            .decode(
+                data_type,
+                ranges,
+                self.num_rows,
+                &mut Fetched::new(first),
+                &mut Fetched::new(second),
+            )
+            .map_err(Error::arrow_means_corrupt)?;
         Ok(make_array(data))
     }
 }

@@ -384,6 +384,9 @@ ENCODING_CASES = {
     "dictionary_float64": (lambda: _one(pa.array(_rng(15).integers(0, 50, _N) * 0.1,
                                                  mask=_ROWS % 100 == 0)),
                            {"2.2": "dictionary=general(lz4, flat(64))"}),
+    "dictionary_decimal128": (lambda: _one(pa.array(_rng(16).integers(0, 50, _N), pa.int16(),
+                                                     mask=_ROWS % 50 == 7).cast(pa.decimal128(15, 2))),
+                              {"2.2": "dictionary=general(lz4, flat(128))"}),
     "dictionary_arrow_input": (lambda: _one(pa.DictionaryArray.from_arrays(
         pa.array(_ROWS % 4, pa.int32(), mask=_ROWS % 10 == 3), pa.array(["red", "green", "", "blüe"]))),
         {"2.1": "dictionary=variable(flat(32))(4)",

@@ -137,12 +137,14 @@ impl PageReader {
 
     /// Keeps the bytes of [`metadata_ranges`](Self::metadata_ranges).
     pub fn load_metadata(&self, bytes: Vec<Bytes>) -> Result<()> {
-        match self {
+        let loaded = match self {
             PageReader::MiniBlock(page) => page.load_metadata(bytes),
             PageReader::FullZip(_) => Ok(()),
             PageReader::Constant(page) => page.load_metadata(bytes),
             PageReader::Blob(page) => page.load_metadata(bytes),
-        }
+        };
+        // Dictionaries and constants are decoded into Arrow arrays here.
+        loaded.map_err(Error::arrow_means_corrupt)
     }
 
     /// Round 1 for `ranges` (sorted, disjoint, non-empty rows of the page).

@@ -1,0 +1,107 @@
+//! Exact size budgets for fixed data: the writer's encoding choices must keep these columns
+//! at most this many bytes per row, so a regression in the strategy fails the tests. (Speed
+//! is measured by the benchmark harness, never here.)
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Decimal128Array, Int64Array, RecordBatch};
+use arrow_schema::{DataType, Field, Schema};
+use common::*;
+use lancelet::format::describe::describe;
+use lancelet::{FileVersion, WriterOptions};
+
+const ROWS: usize = 100_000;
+
+/// (column name, encoding description of its first page, bytes per row of its pages).
+async fn column_costs(batch: &RecordBatch, version: FileVersion) -> Vec<(String, String, f64)> {
+    let options = WriterOptions::default().with_version(version);
+    let store = write(&batch.schema(), std::slice::from_ref(batch), options).await;
+    let reader = open(&store).await;
+    let scanned = reader
+        .scan()
+        .into_stream()
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_same(batch, &concat(&batch.schema(), &scanned));
+    let metadata = reader.metadata();
+    batch
+        .schema()
+        .fields()
+        .iter()
+        .zip(&metadata.columns)
+        .map(|(field, column)| {
+            let bytes: u64 = column
+                .pages
+                .iter()
+                .flat_map(|p| p.buffers.iter().map(|b| b.size))
+                .sum();
+            let encoding = describe(&column.pages[0]);
+            (field.name().clone(), encoding, bytes as f64 / ROWS as f64)
+        })
+        .collect()
+}
+
+fn decimals(values: impl Iterator<Item = i128>) -> ArrayRef {
+    Arc::new(
+        Decimal128Array::from_iter_values(values)
+            .with_precision_and_scale(15, 2)
+            .unwrap(),
+    )
+}
+
+/// Lineitem-like numbers: few distinct prices, discounts as cents, 24-bit amounts, keys that
+/// repeat.
+fn numbers() -> RecordBatch {
+    let mut random = Random(11);
+    let mut below = |n: u64| random.below(n);
+    let quantity = decimals((0..ROWS).map(|_| (below(50) as i128 + 1) * 100));
+    let discount = decimals((0..ROWS).map(|_| below(11) as i128));
+    let price = decimals((0..ROWS).map(|_| 90_000 + below(10_000_000) as i128));
+    let codes: ArrayRef = Arc::new(Int64Array::from_iter_values(
+        (0..ROWS).map(|_| below(20) as i64 * 1_000_000_007),
+    ));
+    let schema = Schema::new(vec![
+        Field::new("quantity", DataType::Decimal128(15, 2), false),
+        Field::new("discount", DataType::Decimal128(15, 2), false),
+        Field::new("price", DataType::Decimal128(15, 2), false),
+        Field::new("codes", DataType::Int64, false),
+    ]);
+    RecordBatch::try_new(Arc::new(schema), vec![quantity, discount, price, codes]).unwrap()
+}
+
+#[tokio::test]
+async fn fixed_width_columns_stay_within_their_budgets_in_2_2() {
+    let costs = column_costs(&numbers(), FileVersion::V2_2).await;
+    // (name, encoding that must appear, bytes per row at most)
+    let budgets = [
+        ("quantity", "dictionary=", 0.8),
+        ("discount", "dictionary=", 0.6),
+        ("price", "general(zstd, flat(128))", 4.0),
+        ("codes", "dictionary=", 0.7),
+    ];
+    for ((name, encoding, per_row), (want_name, want_encoding, budget)) in costs.iter().zip(budgets)
+    {
+        println!("{name}: {per_row:.3} bytes/row, {encoding}");
+        assert_eq!(name, want_name);
+        assert!(encoding.contains(want_encoding), "{name}: {encoding}");
+        assert!(
+            *per_row <= budget,
+            "{name}: {per_row:.3} bytes/row > {budget}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn version_2_1_keeps_fixed_width_values_plain() {
+    // pylance 14.0.2 does not dictionary-encode or compress fixed-width values in 2.1; we do
+    // not either, so that every reader of 2.1 files decodes ours.
+    for (name, encoding, _) in column_costs(&numbers(), FileVersion::V2_1).await {
+        assert!(!encoding.contains("dictionary="), "{name}: {encoding}");
+        assert!(!encoding.contains("general("), "{name}: {encoding}");
+    }
+}

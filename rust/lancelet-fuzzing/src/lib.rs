@@ -9,13 +9,13 @@ use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 
 use arrow_array::RecordBatch;
-use arrow_schema::DataType;
+use arrow_schema::{DataType, Field};
 use bytes::Bytes;
 use lancelet::encodings::structural::page::PageReader;
 use lancelet::encodings::v2_0::PageDecoder;
 use lancelet::format::metadata::decode_in_memory;
 use lancelet::format::pb;
-use lancelet::format::{BufferRange, FileVersion};
+use lancelet::format::{BufferRange, FileVersion, PageEncoding};
 use lancelet::io::BytesReader;
 use lancelet::{Error, FileReader};
 use prost::Message;
@@ -285,4 +285,85 @@ fn decode_structural_page(
         page.decode(&ranges, &first, &second)?;
     }
     Ok(())
+}
+
+/// Every page of `file` whose column type the page fuzzer knows, in `decode_page`'s input
+/// format (see [`decode_page`]). Panics when `file` is not a valid Lance file.
+pub fn page_inputs(file: &[u8]) -> Vec<Vec<u8>> {
+    let metadata =
+        decode_in_memory(&Bytes::copy_from_slice(file)).unwrap_or_else(|e| panic!("{e}"));
+    let types = leaf_types();
+    let mut leaves = Vec::new();
+    collect_leaves(
+        &metadata
+            .schema
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone())
+            .collect::<Vec<_>>(),
+        metadata.version,
+        &mut leaves,
+    );
+    let mut inputs = Vec::new();
+    for (column, leaf) in metadata.columns.iter().zip(leaves) {
+        let Some(index) = types.iter().position(|t| t == &leaf) else {
+            continue;
+        };
+        let selector = page_selector(metadata.version, index);
+        for page in &column.pages {
+            let encoding = match &page.encoding {
+                PageEncoding::V2_0(tree) => tree.encode_to_vec(),
+                PageEncoding::Structural(layout) => layout.encode_to_vec(),
+            };
+            if encoding.len() > usize::from(u16::MAX) || page.num_rows > u64::from(u16::MAX) {
+                continue;
+            }
+            let mut input = vec![selector];
+            input.extend_from_slice(&(page.num_rows as u16).to_le_bytes());
+            input.extend_from_slice(&(encoding.len() as u16).to_le_bytes());
+            input.extend_from_slice(&encoding);
+            for buffer in page.buffers.iter().take(4) {
+                let bytes =
+                    &file[buffer.position as usize..(buffer.position + buffer.size) as usize];
+                let bytes = &bytes[..bytes.len().min(usize::from(u16::MAX))];
+                input.extend_from_slice(&(bytes.len() as u16).to_le_bytes());
+                input.extend_from_slice(bytes);
+            }
+            inputs.push(input);
+        }
+    }
+    inputs
+}
+
+/// The data type stored in each column, in column order.
+fn collect_leaves(fields: &[Field], version: FileVersion, out: &mut Vec<arrow_schema::DataType>) {
+    use arrow_schema::DataType as T;
+    for field in fields {
+        let packed = field
+            .metadata()
+            .get("lance-encoding:packed")
+            .is_some_and(|v| v == "true");
+        match field.data_type() {
+            T::Struct(children) if !packed && !children.is_empty() => {
+                if !version.is_structural() {
+                    out.push(field.data_type().clone());
+                }
+                collect_leaves(
+                    &children
+                        .iter()
+                        .map(|f| f.as_ref().clone())
+                        .collect::<Vec<_>>(),
+                    version,
+                    out,
+                );
+            }
+            T::List(item) | T::LargeList(item) | T::Map(item, _) => {
+                if !version.is_structural() {
+                    out.push(field.data_type().clone());
+                }
+                collect_leaves(std::slice::from_ref(item.as_ref()), version, out);
+            }
+            other => out.push(other.clone()),
+        }
+    }
 }

@@ -8,7 +8,9 @@ use arrow_array::{
     Int64Array, RecordBatch,
 };
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use tpchgen::distribution::Distributions;
 use tpchgen::generators::{LineItem, LineItemGenerator};
+use tpchgen::text::TextPool;
 
 use crate::Result;
 
@@ -254,9 +256,27 @@ impl LineitemColumns {
 
 /// TPC-H lineitem at scale factor `sf` (6,001,215 rows at 1.0), in batches of
 /// [`LINEITEM_BATCH_ROWS`].
-pub fn lineitem(sf: f64) -> Result<Dataset> {
+///
+/// `text_pool_bytes` replaces TPC-H's 300 MiB pool of comment text by a smaller one (faster to
+/// build in debug builds; the comments then differ from the standard ones, all else is the
+/// same). `None` for the standard data.
+pub fn lineitem(sf: f64, text_pool_bytes: Option<i32>) -> Result<Dataset> {
     let schema = lineitem_schema();
-    let generator = LineItemGenerator::new(sf, 1, 1);
+    let small_pool;
+    let generator = match text_pool_bytes {
+        None => LineItemGenerator::new(sf, 1, 1),
+        Some(bytes) => {
+            let distributions = Distributions::static_default();
+            small_pool = TextPool::new(bytes, distributions);
+            LineItemGenerator::new_with_distributions_and_text_pool(
+                sf,
+                1,
+                1,
+                distributions,
+                &small_pool,
+            )
+        }
+    };
     let mut rows = generator.iter();
     let mut batches = Vec::new();
     loop {
@@ -390,7 +410,7 @@ mod tests {
 
     #[test]
     fn lineitem_has_the_tpch_row_count_and_ids() -> Result<()> {
-        let data = lineitem(0.001)?;
+        let data = lineitem(0.001, Some(1 << 20))?;
         assert_eq!(data.num_columns(), 16);
         assert_eq!(data.num_rows, 6005);
         assert_eq!(data.id_at(0), Some(1));

@@ -59,6 +59,7 @@ fn main() -> lancelet_bench::Result<()> {
         work_dir: args.work_dir,
         command_line: std::env::args().collect::<Vec<_>>().join(" "),
         progress: true,
+        text_pool_bytes: None,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -45,6 +45,9 @@ pub struct Config {
     pub command_line: String,
     /// Print progress to stderr.
     pub progress: bool,
+    /// Size of the TPC-H comment text pool if not the standard 300 MiB (see
+    /// [`data::lineitem`]; for fast tests).
+    pub text_pool_bytes: Option<i32>,
 }
 
 /// One operation on one file.
@@ -576,7 +579,7 @@ pub async fn run(config: &Config) -> Result<Results> {
             DatasetKind::Lineitem | DatasetKind::Comments => {
                 let source = match lineitem.take() {
                     Some(source) => source,
-                    None => data::lineitem(config.sf)?,
+                    None => data::lineitem(config.sf, config.text_pool_bytes)?,
                 };
                 let data = if kind == DatasetKind::Comments {
                     data::comments(&source)?

@@ -25,6 +25,8 @@ async fn quick_run_records_every_format_and_operation() -> Result<()> {
         work_dir: None,
         command_line: "quick test".into(),
         progress: false,
+        // A 1 MiB comment text pool instead of 300 MiB: seconds less in debug builds.
+        text_pool_bytes: Some(1 << 20),
     };
     let results = lancelet_bench::run(&config).await?;
     assert!(out.path().join("results.md").is_file());

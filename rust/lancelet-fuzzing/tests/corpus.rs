@@ -93,7 +93,10 @@ fn damaged_dictionary_pages_give_typed_errors() {
         let pages = lancelet_fuzzing::page_inputs(&file);
         assert!(!pages.is_empty());
         for page in pages {
-            assert!(lancelet_fuzzing::decode_page(&page), "{version}: the valid page");
+            assert!(
+                lancelet_fuzzing::decode_page(&page),
+                "{version}: the valid page"
+            );
             for at in 3..page.len() {
                 for value in [0x00, 0x01, 0x7F, 0x80, 0xC3, 0xFF] {
                     let mut bad = page.clone();

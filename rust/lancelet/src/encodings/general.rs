@@ -49,7 +49,7 @@ const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 pub fn compress(scheme: Scheme, level: Option<i32>, data: &[u8]) -> Result<Bytes> {
     match scheme {
         Scheme::Zstd => {
-            let frame = zstd::bulk::compress(data, level.unwrap_or(0))
+            let frame = with_zstd_compressor(level.unwrap_or(0), |c| c.compress(data))
                 .map_err(|e| Error::internal(format!("zstd compression failed: {e}")))?;
             let mut out = Vec::with_capacity(8 + frame.len());
             out.extend_from_slice(&(data.len() as u64).to_le_bytes());
@@ -87,7 +87,7 @@ pub fn decompress(scheme: Scheme, framed: &[u8], limit: u64) -> Result<Bytes> {
                 let (length, frame) = split_length::<8>(framed, "zstd")?;
                 (check(length)?, frame)
             };
-            let out = zstd::bulk::decompress(frame, capacity)
+            let out = with_zstd_decompressor(|d| d.decompress(frame, capacity))
                 .map_err(|e| Error::corrupt(format!("zstd buffer does not decompress: {e}")))?;
             Ok(Bytes::from(out))
         }
@@ -105,6 +105,49 @@ pub fn decompress(scheme: Scheme, framed: &[u8], limit: u64) -> Result<Bytes> {
             Ok(Bytes::from(out))
         }
     }
+}
+
+thread_local! {
+    /// Each thread's zstd compression context and the level it is set to: creating a context
+    /// costs more than compressing a small chunk.
+    static ZSTD_COMPRESSOR: std::cell::RefCell<Option<(i32, zstd::bulk::Compressor<'static>)>> =
+        const { std::cell::RefCell::new(None) };
+    /// Each thread's zstd decompression context.
+    static ZSTD_DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with this thread's zstd compressor set to `level`.
+fn with_zstd_compressor<T>(
+    level: i32,
+    f: impl FnOnce(&mut zstd::bulk::Compressor<'static>) -> std::io::Result<T>,
+) -> std::io::Result<T> {
+    ZSTD_COMPRESSOR.with(|cell| {
+        let mut slot = cell.try_borrow_mut().map_err(std::io::Error::other)?;
+        if slot.as_ref().is_none_or(|(at, _)| *at != level) {
+            *slot = Some((level, zstd::bulk::Compressor::new(level)?));
+        }
+        match slot.as_mut() {
+            Some((_, compressor)) => f(compressor),
+            None => Err(std::io::Error::other("no zstd compressor")),
+        }
+    })
+}
+
+/// Runs `f` with this thread's zstd decompressor.
+fn with_zstd_decompressor<T>(
+    f: impl FnOnce(&mut zstd::bulk::Decompressor<'static>) -> std::io::Result<T>,
+) -> std::io::Result<T> {
+    ZSTD_DECOMPRESSOR.with(|cell| {
+        let mut slot = cell.try_borrow_mut().map_err(std::io::Error::other)?;
+        if slot.is_none() {
+            *slot = Some(zstd::bulk::Decompressor::new()?);
+        }
+        match slot.as_mut() {
+            Some(decompressor) => f(decompressor),
+            None => Err(std::io::Error::other("no zstd decompressor")),
+        }
+    })
 }
 
 /// Splits an `N`-byte little-endian length prefix off `framed`.

@@ -9,6 +9,7 @@ pub mod blob;
 pub mod buffers;
 pub mod compression;
 pub mod general;
+pub(crate) mod hashing;
 pub mod strategy;
 pub mod structural;
 pub mod v2_0;

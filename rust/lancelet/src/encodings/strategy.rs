@@ -35,6 +35,7 @@ use crate::encodings::compression::encode::{
 use crate::encodings::compression::fsst;
 use crate::encodings::compression::variable;
 use crate::encodings::general::{self, Scheme};
+use crate::encodings::hashing::{FastMap, fast_map};
 use crate::encodings::structural::miniblock_encode::{self, PageDictionary};
 use crate::encodings::structural::page::PageContext;
 use crate::encodings::structural::{constant_encode, fullzip_encode};
@@ -821,12 +822,43 @@ fn auto_fixed_dictionary(
     }
     let width = (bits_per_value / 8) as usize;
     let limit = (num_values / 4).min(MAX_FIXED_DICTIONARY_ITEMS);
-    let mut seen: std::collections::HashMap<&[u8], u32> = std::collections::HashMap::new();
+    let data = data.get(..num_values * width)?;
+    // Values as integers where they fit: comparing those is much cheaper than comparing slices.
+    let (indices, items) = match width {
+        4 | 8 => index_distinct(data, width, limit, |value| {
+            let mut word = [0u8; 8];
+            word[..value.len()].copy_from_slice(value);
+            u64::from_le_bytes(word)
+        })?,
+        16 => index_distinct(data, width, limit, |value| {
+            let mut word = [0u8; 16];
+            word.copy_from_slice(value);
+            u128::from_le_bytes(word)
+        })?,
+        _ => index_distinct(data, width, limit, |value| value)?,
+    };
+    let block = DataBlock::Fixed {
+        num_values: items.len() / width,
+        data: Bytes::from(items),
+        bits_per_value,
+    };
+    Some((indices, block))
+}
+
+/// Numbers the distinct `width`-byte values of `data` in first-seen order, keyed by `key`:
+/// `(index of each value, the distinct values back to back)`, or `None` past `limit` of them.
+fn index_distinct<'a, K: std::hash::Hash + Eq>(
+    data: &'a [u8],
+    width: usize,
+    limit: usize,
+    key: impl Fn(&'a [u8]) -> K,
+) -> Option<(Vec<u32>, Vec<u8>)> {
+    let mut seen: FastMap<K, u32> = fast_map(1024);
     let mut items: Vec<u8> = Vec::new();
-    let mut indices = Vec::with_capacity(num_values);
-    for value in data.chunks_exact(width).take(num_values) {
+    let mut indices = Vec::with_capacity(data.len() / width);
+    for value in data.chunks_exact(width) {
         let next = seen.len() as u32;
-        let index = *seen.entry(value).or_insert_with(|| {
+        let index = *seen.entry(key(value)).or_insert_with(|| {
             items.extend_from_slice(value);
             next
         });
@@ -835,12 +867,7 @@ fn auto_fixed_dictionary(
         }
         indices.push(index);
     }
-    let block = DataBlock::Fixed {
-        num_values: seen.len(),
-        data: Bytes::from(items),
-        bits_per_value,
-    };
-    Some((indices, block))
+    Some((indices, items))
 }
 
 /// Most distinct values an automatic dictionary may hold.
@@ -853,7 +880,7 @@ fn auto_dictionary(data: &[u8], offsets: &[u64]) -> Option<(Vec<u32>, DataBlock)
     if n < 100 {
         return None;
     }
-    let mut seen: std::collections::HashMap<&[u8], u32> = std::collections::HashMap::new();
+    let mut seen: FastMap<&[u8], u32> = fast_map(1024);
     let mut items: Vec<&[u8]> = Vec::new();
     let mut indices = Vec::with_capacity(n);
     let limit = (n / 2).min(MAX_DICTIONARY_ITEMS);

@@ -284,15 +284,62 @@ impl DataBlock {
                 "fixed-width buffer is shorter than its values",
             ));
         }
-        Ok(data
-            .chunks_exact(width)
-            .take(*num_values)
-            .map(|word| {
-                let mut full = [0u8; 8];
-                full[..width].copy_from_slice(word);
-                u64::from_le_bytes(full)
-            })
-            .collect())
+        let data = &data[..num_values * width];
+        // One loop per width, so that each compiles to plain (vectorized) loads.
+        Ok(match width {
+            1 => data.iter().map(|&b| u64::from(b)).collect(),
+            2 => data
+                .chunks_exact(2)
+                .map(|w| u64::from(u16::from_le_bytes([w[0], w[1]])))
+                .collect(),
+            4 => data
+                .chunks_exact(4)
+                .map(|w| u64::from(u32::from_le_bytes([w[0], w[1], w[2], w[3]])))
+                .collect(),
+            _ => data
+                .chunks_exact(8)
+                .map(|w| u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]))
+                .collect(),
+        })
+    }
+
+    /// The values as dictionary indices (unsigned; values beyond u32 become `u32::MAX`, which
+    /// no dictionary holds, so the lookup reports them).
+    pub fn to_indices(&self) -> Result<Vec<u32>> {
+        let DataBlock::Fixed {
+            data,
+            bits_per_value,
+            num_values,
+        } = self
+        else {
+            return Err(Error::corrupt("expected fixed-width dictionary indices"));
+        };
+        let width = match bits_per_value {
+            8 | 16 | 32 | 64 => (*bits_per_value / 8) as usize,
+            other => return Err(Error::corrupt(format!("{other}-bit dictionary indices"))),
+        };
+        let data = data
+            .get(..num_values * width)
+            .ok_or_else(|| Error::corrupt("fixed-width buffer is shorter than its values"))?;
+        Ok(match width {
+            1 => data.iter().map(|&b| u32::from(b)).collect(),
+            2 => data
+                .chunks_exact(2)
+                .map(|w| u32::from(u16::from_le_bytes([w[0], w[1]])))
+                .collect(),
+            4 => data
+                .chunks_exact(4)
+                .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
+                .collect(),
+            _ => data
+                .chunks_exact(8)
+                .map(|w| {
+                    let value =
+                        u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+                    u32::try_from(value).unwrap_or(u32::MAX)
+                })
+                .collect(),
+        })
     }
 
     /// The values as u16s (for rep/def levels).

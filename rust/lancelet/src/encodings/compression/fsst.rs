@@ -17,6 +17,7 @@
 use bytes::Bytes;
 
 use crate::encodings::compression::block::DataBlock;
+use crate::encodings::hashing::{FastMap, fast_map};
 use crate::error::{Error, Result};
 
 /// The size of a serialized symbol table.
@@ -147,7 +148,6 @@ impl SymbolTable {
             full[..width].copy_from_slice(word);
             usize::try_from(u64::from_le_bytes(full)).map_err(|_| Error::corrupt("offset"))
         };
-        let mut out = Vec::with_capacity(data.len() * 3);
         let mut new_offsets = Vec::with_capacity((num_values + 1) * width);
         let push = |offsets: &mut Vec<u8>, value: usize| {
             if width == 4 {
@@ -157,21 +157,27 @@ impl SymbolTable {
             }
         };
         push(&mut new_offsets, 0);
+        let decoder = BlockDecoder::new(self);
+        // `out` holds the decoded bytes in `out[..len]` and slack beyond, so that every symbol
+        // is stored as a whole 8-byte word.
+        let mut out = vec![0u8; data.len() * 3 + 64];
+        let mut len = 0;
         let mut start = read(0)?;
         for i in 1..=num_values {
             let end = read(i)?;
             let codes = data
                 .get(start..end)
                 .ok_or_else(|| Error::corrupt("FSST offsets point outside their data"))?;
-            self.decompress_into(codes, &mut out)?;
-            if width == 4 && out.len() > u32::MAX as usize {
+            len = decoder.decode(codes, &mut out, len)?;
+            if width == 4 && len > u32::MAX as usize {
                 return Err(Error::not_supported(
                     "more than 4 GiB of strings in one page",
                 ));
             }
-            push(&mut new_offsets, out.len());
+            push(&mut new_offsets, len);
             start = end;
         }
+        out.truncate(len);
         Ok(DataBlock::Variable {
             offsets: Bytes::from(new_offsets),
             offset_bits,
@@ -181,11 +187,104 @@ impl SymbolTable {
     }
 }
 
+/// A symbol table laid out for fast decoding: every code's symbol as an 8-byte word and its
+/// length (0 for codes the table does not have).
+struct BlockDecoder {
+    compressed: bool,
+    words: [[u8; 8]; 256],
+    lengths: [u8; 256],
+    num_symbols: usize,
+}
+
+impl BlockDecoder {
+    fn new(table: &SymbolTable) -> Self {
+        let mut words = [[0u8; 8]; 256];
+        let mut lengths = [0u8; 256];
+        for (code, symbol) in table.symbols.iter().enumerate().take(usize::from(ESCAPE)) {
+            let n = symbol.len().min(8);
+            words[code][..n].copy_from_slice(&symbol[..n]);
+            lengths[code] = n as u8;
+        }
+        Self {
+            compressed: table.compressed,
+            words,
+            lengths,
+            num_symbols: table.symbols.len(),
+        }
+    }
+
+    /// Decodes `codes` into `out` from `len` on, growing `out` as needed (keeping at least 8
+    /// bytes of slack); returns the new length.
+    fn decode(&self, codes: &[u8], out: &mut Vec<u8>, mut len: usize) -> Result<usize> {
+        // Each code yields at most 8 bytes; an escape and its literal yield 1.
+        let most = len + codes.len() * 8 + 8;
+        if most > out.len() {
+            out.resize(most.max(out.len() * 2), 0);
+        }
+        if !self.compressed {
+            out[len..len + codes.len()].copy_from_slice(codes);
+            return Ok(len + codes.len());
+        }
+        let mut at = 0;
+        while let Some(&code) = codes.get(at) {
+            if code == ESCAPE {
+                let literal = codes
+                    .get(at + 1)
+                    .ok_or_else(|| Error::corrupt("FSST string ends with an escape"))?;
+                out[len] = *literal;
+                len += 1;
+                at += 2;
+            } else {
+                let n = usize::from(self.lengths[usize::from(code)]);
+                if n == 0 {
+                    return Err(Error::corrupt(format!(
+                        "FSST code {code} is not in a table of {} symbols",
+                        self.num_symbols
+                    )));
+                }
+                out[len..len + 8].copy_from_slice(&self.words[usize::from(code)]);
+                len += n;
+                at += 1;
+            }
+        }
+        Ok(len)
+    }
+}
+
+/// A symbol as the encoder compares it: its bytes as a little-endian word, a mask of its
+/// length, the length and the code.
+#[derive(Clone, Copy, Debug)]
+struct Candidate {
+    word: u64,
+    mask: u64,
+    len: u8,
+    code: u8,
+}
+
+impl Candidate {
+    /// `symbol` is 1 to 8 bytes.
+    fn new(code: u8, symbol: &[u8]) -> Self {
+        let mut bytes = [0u8; 8];
+        bytes[..symbol.len()].copy_from_slice(symbol);
+        let mask = if symbol.len() >= 8 {
+            u64::MAX
+        } else {
+            (1u64 << (8 * symbol.len())) - 1
+        };
+        Self {
+            word: u64::from_le_bytes(bytes),
+            mask,
+            len: symbol.len() as u8,
+            code,
+        }
+    }
+}
+
 /// The 255 substrings of 1 to 8 bytes that save the most bytes in `sample`
 /// (`count · (length - 1)`, a single byte its escape), at most one symbol per 8-byte prefix
 /// family being preferred by score only.
 fn substring_candidates(sample: &[&[u8]]) -> Vec<Vec<u8>> {
-    let mut counts: std::collections::HashMap<&[u8], u64> = std::collections::HashMap::new();
+    let mut counts: FastMap<&[u8], u64> = fast_map(4096);
     for string in sample {
         for start in 0..string.len() {
             for len in 1..=8.min(string.len() - start) {
@@ -216,8 +315,8 @@ fn substring_candidates(sample: &[&[u8]]) -> Vec<Vec<u8>> {
 #[derive(Debug)]
 pub struct Encoder {
     table: SymbolTable,
-    /// Symbol codes by first byte, longest first.
-    by_first_byte: Vec<Vec<u8>>,
+    /// Symbols by first byte, longest first.
+    by_first_byte: Vec<Vec<Candidate>>,
 }
 
 const SAMPLE_BYTES: usize = 16 * 1024;
@@ -252,8 +351,7 @@ impl Encoder {
             Self::from_symbols(encoder.table.symbols.clone()),
         ));
         for _ in 0..ROUNDS {
-            let mut gains: std::collections::HashMap<Vec<u8>, u64> =
-                std::collections::HashMap::new();
+            let mut gains: FastMap<Vec<u8>, u64> = fast_map(1024);
             for string in &sample {
                 let tokens = encoder.tokens(string);
                 for (index, token) in tokens.iter().enumerate() {
@@ -299,12 +397,12 @@ impl Encoder {
     fn from_symbols(symbols: Vec<Vec<u8>>) -> Self {
         let mut by_first_byte = vec![Vec::new(); 256];
         for (code, symbol) in symbols.iter().enumerate() {
-            if let Some(&first) = symbol.first() {
-                by_first_byte[usize::from(first)].push(code as u8);
+            if let (Some(&first), 1..=8) = (symbol.first(), symbol.len()) {
+                by_first_byte[usize::from(first)].push(Candidate::new(code as u8, symbol));
             }
         }
-        for codes in &mut by_first_byte {
-            codes.sort_by_key(|&c| std::cmp::Reverse(symbols[usize::from(c)].len()));
+        for candidates in &mut by_first_byte {
+            candidates.sort_by_key(|c: &Candidate| std::cmp::Reverse(c.len));
         }
         Self {
             table: SymbolTable {
@@ -317,13 +415,17 @@ impl Encoder {
         }
     }
 
-    /// The longest symbol matching at the start of `rest`.
-    fn longest_match(&self, rest: &[u8]) -> Option<u8> {
+    /// The longest symbol matching at the start of `rest`: its code and length.
+    fn longest_match(&self, rest: &[u8]) -> Option<(u8, usize)> {
         let first = *rest.first()?;
+        let available = rest.len().min(8);
+        let mut bytes = [0u8; 8];
+        bytes[..available].copy_from_slice(&rest[..available]);
+        let word = u64::from_le_bytes(bytes);
         self.by_first_byte[usize::from(first)]
             .iter()
-            .copied()
-            .find(|&c| rest.starts_with(&self.table.symbols[usize::from(c)]))
+            .find(|c| usize::from(c.len) <= available && word & c.mask == c.word)
+            .map(|c| (c.code, usize::from(c.len)))
     }
 
     /// The greedy parse of a string into symbols and single bytes.
@@ -331,9 +433,7 @@ impl Encoder {
         let mut tokens = Vec::new();
         let mut at = 0;
         while at < string.len() {
-            let len = self
-                .longest_match(&string[at..])
-                .map_or(1, |c| self.table.symbols[usize::from(c)].len());
+            let len = self.longest_match(&string[at..]).map_or(1, |(_, len)| len);
             tokens.push(&string[at..at + len]);
             at += len;
         }
@@ -345,9 +445,9 @@ impl Encoder {
         let mut at = 0;
         while at < string.len() {
             match self.longest_match(&string[at..]) {
-                Some(code) => {
+                Some((code, len)) => {
                     out.push(code);
-                    at += self.table.symbols[usize::from(code)].len();
+                    at += len;
                 }
                 None => {
                     out.push(ESCAPE);

@@ -402,8 +402,8 @@ impl MiniBlockPage {
         let values = match &meta.dictionary {
             None => values.into_array(&self.ctx.leaf_type)?,
             Some(dictionary) => {
-                let indices = values.to_u64s()?;
-                dictionary_values(&self.ctx.leaf_type, dictionary, &indices)?
+                let indices = values.to_indices()?;
+                dictionary_values(&self.ctx.leaf_type, dictionary, indices)?
             }
         };
         leaf_levels(&self.ctx, rep, def, values, num_entries)
@@ -572,15 +572,14 @@ fn rows_from_rep_index(index: &[u8], count: usize) -> Result<(Vec<u64>, Vec<u64>
 pub fn dictionary_values(
     leaf_type: &DataType,
     dictionary: &ArrayRef,
-    indices: &[u64],
+    indices32: Vec<u32>,
 ) -> Result<ArrayRef> {
-    let items = dictionary.len() as u64;
-    if let Some(bad) = indices.iter().find(|&&i| i >= items) {
+    let items = dictionary.len();
+    if let Some(bad) = indices32.iter().find(|&&i| i as usize >= items) {
         return Err(Error::corrupt(format!(
             "dictionary index {bad} is out of range for {items} items"
         )));
     }
-    let indices32: Vec<u32> = indices.iter().map(|&i| i as u32).collect();
     match leaf_type {
         DataType::Dictionary(key, _) => {
             let keys = UInt32Array::from(indices32);

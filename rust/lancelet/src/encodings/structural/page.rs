@@ -249,8 +249,8 @@ pub fn slice_entries(
 /// their size.
 #[derive(Debug)]
 pub struct RowIndex {
-    /// The first entry of each row.
-    starts: Vec<usize>,
+    /// The first entry of each row (`None`: without repetition, row `i` is entry `i`).
+    starts: Option<Vec<usize>>,
     /// Values carried by entries `0..i`, for `i` in `0..=num_entries` (`None`: one per entry).
     values_before: Option<Vec<usize>>,
 }
@@ -258,7 +258,9 @@ pub struct RowIndex {
 impl RowIndex {
     /// Indexes `levels`.
     pub fn new(levels: &LeafLevels, ctx: &PageContext) -> Self {
-        let starts = row_starts(levels.rep.as_deref(), ctx.codes.max_rep, levels.num_entries);
+        let repeated = levels.rep.is_some() && ctx.codes.max_rep > 0;
+        let starts = repeated
+            .then(|| row_starts(levels.rep.as_deref(), ctx.codes.max_rep, levels.num_entries));
         let values_before = levels.def.as_deref().map(|def| {
             let mut counts = Vec::with_capacity(def.len() + 1);
             let mut seen = 0;
@@ -282,11 +284,18 @@ impl RowIndex {
             usize::try_from(rows.start).map_err(|_| Error::corrupt("row index too large"))?;
         let end_row =
             usize::try_from(rows.end).map_err(|_| Error::corrupt("row index too large"))?;
-        let start = *self.starts.get(start_row).ok_or_else(short)?;
-        let end = match self.starts.get(end_row) {
-            Some(&entry) => entry,
-            None if end_row == self.starts.len() => levels.num_entries,
+        let (start, end) = match &self.starts {
+            None if end_row <= levels.num_entries => (start_row, end_row),
             None => return Err(short()),
+            Some(starts) => {
+                let start = *starts.get(start_row).ok_or_else(short)?;
+                let end = match starts.get(end_row) {
+                    Some(&entry) => entry,
+                    None if end_row == starts.len() => levels.num_entries,
+                    None => return Err(short()),
+                };
+                (start, end)
+            }
         };
         if start > end || end > levels.num_entries {
             return Err(Error::corrupt(

@@ -4,7 +4,7 @@
 //!     perf record -g target/release/examples/profile scan 2.2 0.1 10
 //!
 //! Arguments: the operation (`write`, `scan` or `take`), the format version (`2.0`, `2.1`,
-//! `2.2`), the scale factor and the repetitions. The file is written once to the system's
+//! `2.2`), the scale factor (or `embeddings:ROWS` for the vectors) and the repetitions. The file is written once to the system's
 //! temporary directory, outside the repeated part (except for `write`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -23,13 +23,16 @@ async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let op = args.get(1).map_or("scan", String::as_str).to_string();
     let version: FileVersion = args.get(2).map_or("2.2", String::as_str).parse().unwrap();
-    let sf: f64 = args.get(3).map_or("0.1", String::as_str).parse().unwrap();
+    let size = args.get(3).map_or("0.1", String::as_str).to_string();
     let reps: usize = args.get(4).map_or("5", String::as_str).parse().unwrap();
 
-    let dataset = data::lineitem(sf, None).unwrap();
+    let dataset = match size.strip_prefix("embeddings:") {
+        Some(rows) => data::embeddings(rows.parse().unwrap()).unwrap(),
+        None => data::lineitem(size.parse().unwrap(), None).unwrap(),
+    };
     let store: Arc<dyn ObjectStore> =
         Arc::new(LocalFileSystem::new_with_prefix(std::env::temp_dir()).unwrap());
-    let path = Path::from(format!("lancelet-profile-{version}-{sf}.lance"));
+    let path = Path::from(format!("lancelet-profile-{version}-{size}.lance"));
     let write = || async {
         let options = WriterOptions::default().with_version(version);
         let mut writer =

@@ -361,8 +361,11 @@ fn constant_value(values: &ArrayRef, valid: Option<&BooleanBuffer>) -> Option<Ar
 /// them (variable width) so they compress well and reveal nothing.
 pub fn to_block(values: &ArrayRef, valid: Option<&BooleanBuffer>) -> Result<DataBlock> {
     let n = values.len();
-    let is_null = |i: usize| valid.is_some_and(|v| !v.value(i)) || values.is_null(i);
-    let any_null = (0..n).any(is_null);
+    // Validity as one bitmap (the caller's and the array's own), so that per-value checks
+    // are bit tests rather than calls through `dyn Array`.
+    let row_valid = and_validity(valid.cloned(), values.nulls().map(|n| n.inner().clone()));
+    let is_null = |i: usize| row_valid.as_ref().is_some_and(|v| !v.value(i));
+    let any_null = row_valid.as_ref().is_some_and(|v| v.count_set_bits() < n);
     let data = values.to_data();
     match values.data_type() {
         DataType::Boolean => {
@@ -412,16 +415,26 @@ pub fn to_block(values: &ArrayRef, valid: Option<&BooleanBuffer>) -> Result<Data
                 return Err(Error::not_supported("fixed-size lists of structs"));
             }
             // Items of null lists count as null items.
-            let item_valid: BooleanBuffer = (0..n * dimension)
-                .map(|i| !is_null(i / dimension) && items.is_valid(i))
-                .collect();
-            let any_null_item =
-                (0..n * dimension).any(|i| !is_null(i / dimension) && items.is_null(i));
-            let items_block = to_block(&items, Some(&item_valid))?;
+            let rows_expanded = row_valid.as_ref().map(|rows| {
+                let mut expanded = BooleanBufferBuilder::new(n * dimension);
+                for row in 0..n {
+                    expanded.append_n(dimension, rows.value(row));
+                }
+                expanded.finish()
+            });
+            let own = items.nulls().map(|nulls| nulls.inner().clone());
+            // Whether an item of a valid list is null (then the page stores item validity).
+            let any_null_item = match (&rows_expanded, &own) {
+                (_, None) => false,
+                (None, Some(own)) => own.count_set_bits() < n * dimension,
+                (Some(rows), Some(own)) => (rows & &!own).count_set_bits() > 0,
+            };
+            let item_valid = and_validity(rows_expanded, own);
+            let items_block = to_block(&items, item_valid.as_ref())?;
             Ok(DataBlock::FixedSizeList {
                 dimension,
                 items: Box::new(items_block),
-                item_validity: any_null_item.then_some(item_valid),
+                item_validity: if any_null_item { item_valid } else { None },
                 num_values: n,
             })
         }
@@ -451,6 +464,15 @@ pub fn to_block(values: &ArrayRef, valid: Option<&BooleanBuffer>) -> Result<Data
                 num_values: n,
             })
         }
+    }
+}
+
+/// Both validities combined (`None`: everything valid).
+fn and_validity(a: Option<BooleanBuffer>, b: Option<BooleanBuffer>) -> Option<BooleanBuffer> {
+    match (a, b) {
+        (None, None) => None,
+        (Some(v), None) | (None, Some(v)) => Some(v),
+        (Some(a), Some(b)) => Some(&a & &b),
     }
 }
 

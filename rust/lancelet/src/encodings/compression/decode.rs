@@ -12,7 +12,7 @@
 use bytes::Bytes;
 
 use crate::encodings::compression::block::DataBlock;
-use crate::encodings::compression::fsst::SymbolTable;
+use crate::encodings::compression::fsst::{self, SymbolTable};
 use crate::encodings::compression::{bitpacking, bss, rle, variable};
 use crate::encodings::general::{self, Scheme};
 use crate::error::{Error, Result};
@@ -161,9 +161,8 @@ pub fn miniblock(
             )
         }
         C::Fsst(fsst) => {
-            let table = SymbolTable::parse(&fsst.symbol_table)?;
             let values = miniblock(child(&fsst.values, "fsst")?, buffers, num_values)?;
-            table.decompress_block(values)
+            fsst::decompress_with_table(&fsst.symbol_table, values)
         }
         C::FixedSizeList(list) => {
             let dimension = usize::try_from(list.items_per_value)

@@ -130,6 +130,86 @@ impl SymbolTable {
 
     /// Decompresses every value of a variable-width block.
     pub fn decompress_block(&self, block: DataBlock) -> Result<DataBlock> {
+        BlockDecoder::new(self).decompress_block(block)
+    }
+}
+
+/// Decompresses every value of a variable-width block with the serialized `table` (as
+/// stored in the encoding), without building a [`SymbolTable`].
+pub fn decompress_with_table(table: &[u8], block: DataBlock) -> Result<DataBlock> {
+    BlockDecoder::parse(table)?.decompress_block(block)
+}
+
+/// A symbol table laid out for fast decoding: every code's symbol as an 8-byte word and its
+/// length (0 for codes the table does not have).
+struct BlockDecoder {
+    compressed: bool,
+    words: [[u8; 8]; 256],
+    lengths: [u8; 256],
+    num_symbols: usize,
+}
+
+impl BlockDecoder {
+    fn new(table: &SymbolTable) -> Self {
+        let mut words = [[0u8; 8]; 256];
+        let mut lengths = [0u8; 256];
+        for (code, symbol) in table.symbols.iter().enumerate().take(usize::from(ESCAPE)) {
+            let n = symbol.len().min(8);
+            words[code][..n].copy_from_slice(&symbol[..n]);
+            lengths[code] = n as u8;
+        }
+        Self {
+            compressed: table.compressed,
+            words,
+            lengths,
+            num_symbols: table.symbols.len(),
+        }
+    }
+
+    /// Reads a serialized table straight into decoding form (no allocation), with the
+    /// checks of [`SymbolTable::parse`].
+    fn parse(bytes: &[u8]) -> Result<Self> {
+        let header = bytes
+            .get(..8)
+            .ok_or_else(|| Error::corrupt("FSST symbol table is shorter than its header"))?;
+        let mut word = [0u8; 8];
+        word.copy_from_slice(header);
+        let header = u64::from_le_bytes(word);
+        if header >> 32 != MAGIC {
+            return Err(Error::corrupt(format!(
+                "FSST symbol table has magic {:08x}, expected {MAGIC:08x}",
+                header >> 32
+            )));
+        }
+        let n = (header & 0xff) as usize;
+        let lengths_at = 8 + 8 * n;
+        let lengths = bytes
+            .get(lengths_at..lengths_at + n)
+            .ok_or_else(|| Error::corrupt("FSST symbol table is too short for its symbols"))?;
+        let mut decoder = Self {
+            compressed: (header >> 24) & 0xff != 0,
+            words: [[0u8; 8]; 256],
+            lengths: [0u8; 256],
+            num_symbols: n,
+        };
+        for (index, &length) in lengths.iter().enumerate() {
+            if !(1..=8).contains(&length) {
+                return Err(Error::corrupt(format!(
+                    "FSST symbol {index} has length {length}"
+                )));
+            }
+            if index < usize::from(ESCAPE) {
+                let at = 8 + 8 * index;
+                let n = usize::from(length);
+                decoder.words[index][..n].copy_from_slice(&bytes[at..at + n]);
+                decoder.lengths[index] = length;
+            }
+        }
+        Ok(decoder)
+    }
+
+    /// Decompresses every value of a variable-width block.
+    fn decompress_block(&self, block: DataBlock) -> Result<DataBlock> {
         let DataBlock::Variable {
             offsets,
             offset_bits,
@@ -157,7 +237,6 @@ impl SymbolTable {
             }
         };
         push(&mut new_offsets, 0);
-        let decoder = BlockDecoder::new(self);
         // `out` holds the decoded bytes in `out[..len]` and slack beyond, so that every symbol
         // is stored as a whole 8-byte word.
         let mut out = vec![0u8; data.len() * 3 + 64];
@@ -168,7 +247,7 @@ impl SymbolTable {
             let codes = data
                 .get(start..end)
                 .ok_or_else(|| Error::corrupt("FSST offsets point outside their data"))?;
-            len = decoder.decode(codes, &mut out, len)?;
+            len = self.decode(codes, &mut out, len)?;
             if width == 4 && len > u32::MAX as usize {
                 return Err(Error::not_supported(
                     "more than 4 GiB of strings in one page",
@@ -184,33 +263,6 @@ impl SymbolTable {
             data: Bytes::from(out),
             num_values,
         })
-    }
-}
-
-/// A symbol table laid out for fast decoding: every code's symbol as an 8-byte word and its
-/// length (0 for codes the table does not have).
-struct BlockDecoder {
-    compressed: bool,
-    words: [[u8; 8]; 256],
-    lengths: [u8; 256],
-    num_symbols: usize,
-}
-
-impl BlockDecoder {
-    fn new(table: &SymbolTable) -> Self {
-        let mut words = [[0u8; 8]; 256];
-        let mut lengths = [0u8; 256];
-        for (code, symbol) in table.symbols.iter().enumerate().take(usize::from(ESCAPE)) {
-            let n = symbol.len().min(8);
-            words[code][..n].copy_from_slice(&symbol[..n]);
-            lengths[code] = n as u8;
-        }
-        Self {
-            compressed: table.compressed,
-            words,
-            lengths,
-            num_symbols: table.symbols.len(),
-        }
     }
 
     /// Decodes `codes` into `out` from `len` on, growing `out` as needed (keeping at least 8

@@ -22,6 +22,9 @@ pub struct IoHints {
     pub coalesce: CoalesceOptions,
     /// Requests issued at once by one `read_many` call.
     pub max_concurrency: usize,
+    /// Ranges handed to the store in one `get_ranges` call (1: one `get_range` each). Local
+    /// files read many ranges from one open file this way.
+    pub ranges_per_call: usize,
 }
 
 impl IoHints {
@@ -33,6 +36,7 @@ impl IoHints {
             max_request_bytes: 16 * 1024 * 1024,
         },
         max_concurrency: 8,
+        ranges_per_call: 32,
     };
 
     /// Hints for remote object stores: 64 KiB tail read and merge gap, 32 requests at once.
@@ -43,6 +47,7 @@ impl IoHints {
             max_request_bytes: 16 * 1024 * 1024,
         },
         max_concurrency: 32,
+        ranges_per_call: 1,
     };
 
     /// The hints that suit a store, judged by its name (`LocalFileSystem`, `InMemory`, ...).
@@ -170,29 +175,43 @@ impl RangeRead for ObjectStoreReader {
 
     async fn read_requests(&self, requests: &[Range<u64>]) -> Result<Vec<Bytes>> {
         let concurrency = self.hints.max_concurrency.max(1);
-        futures::stream::iter(requests.iter().cloned())
-            .map(|range| {
+        let per_call = self.hints.ranges_per_call.max(1);
+        let groups: Vec<Vec<Range<u64>>> = requests.chunks(per_call).map(<[_]>::to_vec).collect();
+        let groups: Vec<Vec<Bytes>> = futures::stream::iter(groups)
+            .map(|group| {
                 let store = self.store.clone();
                 let path = self.path.clone();
                 async move {
-                    let expected = range.end - range.start;
-                    let bytes = store
-                        .get_range(&path, range)
-                        .await
-                        .map_err(Error::from_store)?;
-                    if bytes.len() as u64 != expected {
-                        return Err(Error::corrupt(format!(
-                            "store returned {} bytes for a {expected}-byte range; the file \
-                             may have changed while it was read",
-                            bytes.len()
-                        )));
+                    let bytes = match group.as_slice() {
+                        [range] => vec![
+                            store
+                                .get_range(&path, range.clone())
+                                .await
+                                .map_err(Error::from_store)?,
+                        ],
+                        _ => store
+                            .get_ranges(&path, &group)
+                            .await
+                            .map_err(Error::from_store)?,
+                    };
+                    if bytes.len() != group.len()
+                        || bytes
+                            .iter()
+                            .zip(&group)
+                            .any(|(b, r)| b.len() as u64 != r.end - r.start)
+                    {
+                        return Err(Error::corrupt(
+                            "the store returned fewer bytes than asked for; the file may have \
+                             changed while it was read",
+                        ));
                     }
                     Ok(bytes)
                 }
             })
             .buffered(concurrency)
             .try_collect()
-            .await
+            .await?;
+        Ok(groups.into_iter().flatten().collect())
     }
 }
 

@@ -15,7 +15,7 @@
 //! entries after the chunk's last row start when that row continues into the next chunk.
 
 use std::ops::Range;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use arrow_array::{ArrayRef, UInt32Array};
 use arrow_schema::DataType;
@@ -381,7 +381,18 @@ impl MiniBlockPage {
             }
             group_start = group_end;
         }
-        LeafLevels::concat(parts)
+        let mut levels = LeafLevels::concat(parts)?;
+        // Dictionary pages carry indices up to here: only the selected rows are looked up.
+        if let Some(dictionary) = &meta.dictionary {
+            let indices = levels
+                .values
+                .as_any()
+                .downcast_ref::<UInt32Array>()
+                .ok_or_else(|| Error::internal("dictionary indices are not u32"))?;
+            levels.values =
+                dictionary_values(&self.ctx.leaf_type, dictionary, indices.values().to_vec())?;
+        }
+        Ok(levels)
     }
 
     fn join_chunks(&self, chunks: Vec<DecodedChunk>, meta: &Meta) -> Result<LeafLevels> {
@@ -399,12 +410,10 @@ impl MiniBlockPage {
                 .collect::<Vec<u16>>()
         });
         let values = DataBlock::concat(chunks.into_iter().map(|c| c.values).collect())?;
-        let values = match &meta.dictionary {
+        let values: ArrayRef = match &meta.dictionary {
             None => values.into_array(&self.ctx.leaf_type)?,
-            Some(dictionary) => {
-                let indices = values.to_indices()?;
-                dictionary_values(&self.ctx.leaf_type, dictionary, indices)?
-            }
+            // Looked up in `decode`, after the rows are selected.
+            Some(_) => Arc::new(UInt32Array::from(values.to_indices()?)),
         };
         leaf_levels(&self.ctx, rep, def, values, num_entries)
     }

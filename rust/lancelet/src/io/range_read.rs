@@ -28,7 +28,8 @@ pub struct IoHints {
 }
 
 impl IoHints {
-    /// Hints for local disks and memory: small tail read, 4 KiB merge gap, 8 requests at once.
+    /// Hints for local disks and memory: small tail read, 4 KiB merge gap, 8 calls at once of
+    /// up to 32 ranges each.
     pub const LOCAL: IoHints = IoHints {
         tail_read_bytes: 4 * 1024,
         coalesce: CoalesceOptions {
@@ -39,7 +40,8 @@ impl IoHints {
         ranges_per_call: 32,
     };
 
-    /// Hints for remote object stores: 64 KiB tail read and merge gap, 32 requests at once.
+    /// Hints for remote object stores: 64 KiB tail read and merge gap, 32 single-range
+    /// requests at once.
     pub const REMOTE: IoHints = IoHints {
         tail_read_bytes: 64 * 1024,
         coalesce: CoalesceOptions {

@@ -269,7 +269,7 @@ fn value_width(block: &DataBlock) -> usize {
         DataBlock::FixedSizeList {
             dimension, items, ..
         } => dimension * value_width(items).max(1),
-        DataBlock::Variable { .. } => variable_lengths(block).into_iter().max().unwrap_or(0),
+        DataBlock::Variable { .. } => max_variable_length(block),
         DataBlock::Struct { children, .. } => children.iter().map(value_width).sum(),
     }
 }
@@ -292,7 +292,8 @@ fn too_wide_for_mini_block(block: &DataBlock) -> bool {
     }
 }
 
-fn variable_lengths(block: &DataBlock) -> Vec<usize> {
+/// The longest value of a variable-width block.
+fn max_variable_length(block: &DataBlock) -> usize {
     let DataBlock::Variable {
         offsets,
         offset_bits,
@@ -300,15 +301,26 @@ fn variable_lengths(block: &DataBlock) -> Vec<usize> {
         ..
     } = block
     else {
-        return Vec::new();
+        return 0;
     };
     let width = (*offset_bits / 8) as usize;
-    let read = |i: usize| {
-        let mut full = [0u8; 8];
-        full[..width].copy_from_slice(&offsets[i * width..(i + 1) * width]);
-        u64::from_le_bytes(full) as usize
+    let read = |word: &[u8]| -> usize {
+        if width == 4 {
+            u32::from_le_bytes(<[u8; 4]>::try_from(word).unwrap_or_default()) as usize
+        } else {
+            u64::from_le_bytes(<[u8; 8]>::try_from(word).unwrap_or_default()) as usize
+        }
     };
-    (0..*num_values).map(|i| read(i + 1) - read(i)).collect()
+    let mut words = offsets.chunks_exact(width).take(num_values + 1).map(read);
+    let Some(mut previous) = words.next() else {
+        return 0;
+    };
+    let mut longest = 0;
+    for offset in words {
+        longest = longest.max(offset.saturating_sub(previous));
+        previous = offset;
+    }
+    longest
 }
 
 /// The value all valid entries share, if they do (as a one-value array). Values are compared

@@ -373,6 +373,9 @@ enum Death {
 }
 
 fn shred_leaf(top: &ArrayRef, path: &[Step]) -> Result<LeafLevels> {
+    if path.is_empty() {
+        return shred_flat(top);
+    }
     // Walk from the top down, expanding list elements into slots.
     let rows = top.len();
     let list_layers = path.iter().filter(|s| matches!(s, Step::List)).count();
@@ -487,6 +490,29 @@ fn shred_leaf(top: &ArrayRef, path: &[Step]) -> Result<LeafLevels> {
         rep: (max_rep > 0).then_some(rep),
         def: any_def.then_some(def),
         values,
+        layers,
+    })
+}
+
+/// A column without lists or structs: one entry per row, its values as they are, and
+/// definition levels only where a value is null (what the general walk yields, without
+/// building a slot per row).
+fn shred_flat(array: &ArrayRef) -> Result<LeafLevels> {
+    let nulls = array.logical_nulls().filter(|n| n.null_count() > 0);
+    let layers = vec![Layer::item(nulls.is_some())];
+    let codes = LayerCodes::new(&layers)?;
+    let null_code = codes.codes[0].null;
+    let def = nulls.map(|nulls| {
+        nulls
+            .iter()
+            .map(|valid| if valid { 0 } else { null_code })
+            .collect()
+    });
+    Ok(LeafLevels {
+        num_entries: array.len(),
+        rep: None,
+        def,
+        values: array.clone(),
         layers,
     })
 }

@@ -58,30 +58,35 @@ fn moto_program() -> PathBuf {
 }
 
 impl Moto {
+    /// Starts a server on a free port and creates the bucket. The server counts as up once
+    /// the bucket's creation succeeds (a listening socket alone is not enough: the server may
+    /// still restart); if it exits (say another process took the port), another port is tried.
     fn start() -> Moto {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(moto_program())
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let moto = Moto { child, port };
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "moto_server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(100));
+        for _ in 0..5 {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let child = Command::new(moto_program())
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let mut moto = Moto { child, port };
+            let started = Instant::now();
+            while started.elapsed() < Duration::from_secs(60) {
+                if moto.child.try_wait().unwrap().is_some() {
+                    break;
+                }
+                if let Ok((200, _)) = moto.try_http("PUT", &format!("/{BUCKET}")) {
+                    return moto;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
         }
-        let (status, _) = moto.http("PUT", &format!("/{BUCKET}"));
-        assert_eq!(status, 200, "creating the bucket");
-        moto
+        panic!("moto_server did not start");
     }
 
     fn endpoint(&self) -> String {
@@ -89,23 +94,27 @@ impl Moto {
     }
 
     /// One plain HTTP request (moto does not check signatures); returns status and body.
-    fn http(&self, method: &str, target: &str) -> (u16, String) {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+    fn try_http(&self, method: &str, target: &str) -> std::io::Result<(u16, String)> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port))?;
         write!(
             stream,
             "{method} {target} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\n\
              Connection: close\r\n\r\n",
             self.port
-        )
-        .unwrap();
+        )?;
         let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
+        stream.read_to_string(&mut response)?;
         let status = response
             .split(' ')
             .nth(1)
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
-        (status, response)
+        Ok((status, response))
+    }
+
+    /// [`try_http`](Self::try_http) to a server that is up.
+    fn http(&self, method: &str, target: &str) -> (u16, String) {
+        self.try_http(method, target).unwrap()
     }
 
     /// Multipart uploads started and neither completed nor aborted.

@@ -30,17 +30,10 @@ fn runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
-/// Errors that bad bytes may cause; anything else is a bug.
+/// Errors that bad bytes may cause ([`Error::is_bad_file`]); anything else is a bug.
 fn check_error(error: &Error, what: &str) {
-    match error {
-        Error::Corrupt { .. }
-        | Error::Truncated { .. }
-        | Error::BadMagic { .. }
-        | Error::UnsupportedVersion { .. }
-        | Error::LegacyFormat { .. }
-        | Error::NotSupported { .. }
-        | Error::ProtoDecode { .. } => {}
-        other => panic!("{what}: unexpected kind of error for bad bytes: {other:?}"),
+    if !error.is_bad_file() {
+        panic!("{what}: unexpected kind of error for bad bytes: {error:?}");
     }
 }
 

@@ -150,6 +150,22 @@ impl Error {
         }
     }
 
+    /// Whether the error is one that a file's bytes can cause: damaged or truncated data, a
+    /// foreign or unsupported format version, or a feature this build does not read. I/O
+    /// errors, misuse of the API and internal errors are not.
+    pub fn is_bad_file(&self) -> bool {
+        matches!(
+            self,
+            Error::Corrupt { .. }
+                | Error::Truncated { .. }
+                | Error::BadMagic { .. }
+                | Error::UnsupportedVersion { .. }
+                | Error::LegacyFormat { .. }
+                | Error::NotSupported { .. }
+                | Error::ProtoDecode { .. }
+        )
+    }
+
     /// An [`Error::Corrupt`] with the given message.
     #[track_caller]
     pub fn corrupt(message: impl Into<String>) -> Self {

@@ -267,6 +267,17 @@ impl DataBlock {
 
     /// A fixed-width block's values as u64s (for indices and levels of up to 64 bits).
     pub fn to_u64s(&self) -> Result<Vec<u64>> {
+        self.map_unsigned(|value| value)
+    }
+
+    /// The values as dictionary indices (unsigned; values beyond u32 become `u32::MAX`, which
+    /// no dictionary holds, so the lookup reports them).
+    pub fn to_indices(&self) -> Result<Vec<u32>> {
+        self.map_unsigned(|value| u32::try_from(value).unwrap_or(u32::MAX))
+    }
+
+    /// Reads 8-, 16-, 32- or 64-bit unsigned values and converts each with `convert`.
+    fn map_unsigned<T>(&self, convert: impl Fn(u64) -> T) -> Result<Vec<T>> {
         let DataBlock::Fixed {
             data,
             bits_per_value,
@@ -279,64 +290,27 @@ impl DataBlock {
             8 | 16 | 32 | 64 => (*bits_per_value / 8) as usize,
             other => return Err(Error::corrupt(format!("{other}-bit integers"))),
         };
-        if data.len() < num_values * width {
-            return Err(Error::corrupt(
-                "fixed-width buffer is shorter than its values",
-            ));
-        }
-        let data = &data[..num_values * width];
+        let data = num_values
+            .checked_mul(width)
+            .and_then(|len| data.get(..len))
+            .ok_or_else(|| Error::corrupt("fixed-width buffer is shorter than its values"))?;
         // One loop per width, so that each compiles to plain (vectorized) loads.
         Ok(match width {
-            1 => data.iter().map(|&b| u64::from(b)).collect(),
+            1 => data.iter().map(|&b| convert(u64::from(b))).collect(),
             2 => data
                 .chunks_exact(2)
-                .map(|w| u64::from(u16::from_le_bytes([w[0], w[1]])))
+                .map(|w| convert(u64::from(u16::from_le_bytes([w[0], w[1]]))))
                 .collect(),
             4 => data
                 .chunks_exact(4)
-                .map(|w| u64::from(u32::from_le_bytes([w[0], w[1], w[2], w[3]])))
-                .collect(),
-            _ => data
-                .chunks_exact(8)
-                .map(|w| u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]))
-                .collect(),
-        })
-    }
-
-    /// The values as dictionary indices (unsigned; values beyond u32 become `u32::MAX`, which
-    /// no dictionary holds, so the lookup reports them).
-    pub fn to_indices(&self) -> Result<Vec<u32>> {
-        let DataBlock::Fixed {
-            data,
-            bits_per_value,
-            num_values,
-        } = self
-        else {
-            return Err(Error::corrupt("expected fixed-width dictionary indices"));
-        };
-        let width = match bits_per_value {
-            8 | 16 | 32 | 64 => (*bits_per_value / 8) as usize,
-            other => return Err(Error::corrupt(format!("{other}-bit dictionary indices"))),
-        };
-        let data = data
-            .get(..num_values * width)
-            .ok_or_else(|| Error::corrupt("fixed-width buffer is shorter than its values"))?;
-        Ok(match width {
-            1 => data.iter().map(|&b| u32::from(b)).collect(),
-            2 => data
-                .chunks_exact(2)
-                .map(|w| u32::from(u16::from_le_bytes([w[0], w[1]])))
-                .collect(),
-            4 => data
-                .chunks_exact(4)
-                .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
+                .map(|w| convert(u64::from(u32::from_le_bytes([w[0], w[1], w[2], w[3]]))))
                 .collect(),
             _ => data
                 .chunks_exact(8)
                 .map(|w| {
-                    let value =
-                        u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
-                    u32::try_from(value).unwrap_or(u32::MAX)
+                    convert(u64::from_le_bytes([
+                        w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7],
+                    ]))
                 })
                 .collect(),
         })

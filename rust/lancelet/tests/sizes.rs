@@ -105,3 +105,65 @@ async fn version_2_1_keeps_fixed_width_values_plain() {
         assert!(!encoding.contains("general("), "{name}: {encoding}");
     }
 }
+
+/// Comment-like text: sentences of 3 to 7 words from a small vocabulary.
+fn text() -> RecordBatch {
+    const WORDS: [&str; 24] = [
+        "furiously",
+        "quickly",
+        "carefully",
+        "slyly",
+        "blithely",
+        "final",
+        "regular",
+        "pending",
+        "express",
+        "ironic",
+        "special",
+        "bold",
+        "deposits",
+        "requests",
+        "accounts",
+        "packages",
+        "theodolites",
+        "pinto",
+        "beans",
+        "foxes",
+        "ideas",
+        "sleep",
+        "haggle",
+        "nag",
+    ];
+    let mut random = Random(5);
+    let comments: Vec<String> = (0..ROWS)
+        .map(|_| {
+            let words = 3 + random.below(5) as usize;
+            (0..words)
+                .map(|_| WORDS[random.below(WORDS.len() as u64) as usize])
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    let schema = Schema::new(vec![Field::new("comment", DataType::Utf8, false)]);
+    let column: ArrayRef = Arc::new(arrow_array::StringArray::from(comments));
+    RecordBatch::try_new(Arc::new(schema), vec![column]).unwrap()
+}
+
+#[tokio::test]
+async fn text_is_zstd_compressed_in_2_2_and_fsst_compressed_in_2_1() {
+    let batch = text();
+    let raw = batch.column(0).to_data().buffers()[1].len() as f64 / ROWS as f64;
+    let (_, encoding_2_2, per_row_2_2) = column_costs(&batch, FileVersion::V2_2).await.remove(0);
+    let (_, encoding_2_1, per_row_2_1) = column_costs(&batch, FileVersion::V2_1).await.remove(0);
+    println!(
+        "text: {raw:.2} bytes/row raw; 2.2 {per_row_2_2:.3} {encoding_2_2}; 2.1 {per_row_2_1:.3} {encoding_2_1}"
+    );
+    assert!(
+        encoding_2_2.contains("general(zstd, variable("),
+        "{encoding_2_2}"
+    );
+    assert!(encoding_2_1.contains("fsst("), "{encoding_2_1}");
+    // 10.67 and 10.85 bytes per row when written.
+    assert!(per_row_2_2 <= 11.0, "2.2: {per_row_2_2:.3} bytes/row");
+    assert!(per_row_2_1 <= 11.2, "2.1: {per_row_2_1:.3} bytes/row");
+}

@@ -14,6 +14,7 @@ use std::task::{Context, Poll};
 
 use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions, UInt64Array};
 use arrow_schema::{Field, Schema, SchemaRef};
+use futures::future::BoxFuture;
 use futures::future::try_join_all;
 use futures::stream::{self, BoxStream};
 use futures::{FutureExt, Stream, StreamExt};
@@ -153,17 +154,19 @@ impl Scan {
         }
         let num_rows = self.reader.num_rows();
         let (schema, fields) = self.plan_fields()?;
-        let bytes_per_row = fields
+        // Chunks are sized by their decoded bytes, so that the chunks in flight stay near the
+        // readahead budget and there are several of them to spread over the cores.
+        let decoded_per_row = fields
             .iter()
-            .map(FieldReader::bytes_per_value)
+            .map(FieldReader::decoded_bytes_per_value)
             .sum::<f64>()
             .max(1.0);
-        let target_chunk_bytes = (self.readahead_bytes / 2).clamp(64 * 1024, 16 * 1024 * 1024);
-        let chunk_rows = ((target_chunk_bytes as f64 / bytes_per_row) as usize)
+        let target_chunk_bytes = (self.readahead_bytes / 4).clamp(256 * 1024, 16 * 1024 * 1024);
+        let chunk_rows = ((target_chunk_bytes as f64 / decoded_per_row) as usize)
             .max(1)
             .div_ceil(self.batch_size)
             .saturating_mul(self.batch_size);
-        let chunk_bytes = (chunk_rows as f64 * bytes_per_row).max(1.0);
+        let chunk_bytes = (chunk_rows as f64 * decoded_per_row).max(1.0);
         let in_flight = ((self.readahead_bytes as f64 / chunk_bytes) as usize).clamp(1, 64);
 
         let chunks = match self.rows {
@@ -189,19 +192,7 @@ impl Scan {
         let io = self.reader.inner.io.clone();
         let chunk_schema = schema.clone();
         let batches = stream::iter(chunks)
-            .map(move |chunk| {
-                let io = io.clone();
-                let fields = fields.clone();
-                let schema = chunk_schema.clone();
-                let task =
-                    tokio::spawn(
-                        async move { read_chunk(io.as_ref(), &fields, schema, chunk).await },
-                    );
-                AbortOnDrop(task).map(|joined| match joined {
-                    Ok(result) => result,
-                    Err(error) => Err(Error::internal(format!("read task failed: {error}"))),
-                })
-            })
+            .map(move |chunk| read_chunk(&io, &fields, chunk_schema.clone(), chunk))
             .buffered(in_flight);
         let rebatched = Rebatch::new(batches.boxed(), self.batch_size);
         Ok(BatchStream {
@@ -218,34 +209,63 @@ impl Scan {
     }
 }
 
-/// Reads one chunk of every projected field.
-async fn read_chunk(
-    io: &dyn crate::io::RangeRead,
-    fields: &[FieldReader],
+/// Starts reading one chunk: every projected field is read and decoded by a task of its own,
+/// so the columns of a chunk are decoded in parallel. The returned future joins them into a
+/// batch.
+fn read_chunk(
+    io: &Arc<dyn crate::io::RangeRead>,
+    fields: &Arc<Vec<FieldReader>>,
     schema: SchemaRef,
     chunk: Chunk,
-) -> Result<RecordBatch> {
-    let mut columns: Vec<ArrayRef> =
-        try_join_all(fields.iter().map(|field| field.read(io, &chunk.ranges))).await?;
-    let mut num_rows: u64 = chunk.ranges.iter().map(|r| r.end - r.start).sum();
-    if let Some(order) = &chunk.reorder {
-        columns = columns
-            .iter()
-            .map(|column| {
-                Ok(arrow_select::take::take(
-                    column.as_ref(),
-                    order.as_ref(),
-                    None,
-                )?)
-            })
-            .collect::<Result<_>>()?;
-        num_rows = order.len() as u64;
+) -> BoxFuture<'static, Result<RecordBatch>> {
+    let ranges = Arc::new(chunk.ranges);
+    let tasks: Vec<_> = (0..fields.len())
+        .map(|index| {
+            let io = io.clone();
+            let fields = fields.clone();
+            let ranges = ranges.clone();
+            let task = tokio::spawn(async move {
+                match fields.get(index) {
+                    Some(field) => field.read(io.as_ref(), &ranges).await,
+                    None => Err(Error::internal("field index out of range")),
+                }
+            });
+            async move { flatten_join(AbortOnDrop(task).await) }.boxed()
+        })
+        .collect();
+    async move {
+        let mut columns: Vec<ArrayRef> = try_join_all(tasks).await?;
+        let mut num_rows: u64 = ranges.iter().map(|r| r.end - r.start).sum();
+        if let Some(order) = &chunk.reorder {
+            columns = columns
+                .iter()
+                .map(|column| {
+                    Ok(arrow_select::take::take(
+                        column.as_ref(),
+                        order.as_ref(),
+                        None,
+                    )?)
+                })
+                .collect::<Result<_>>()?;
+            num_rows = order.len() as u64;
+        }
+        let options = RecordBatchOptions::new().with_row_count(Some(num_rows as usize));
+        // The columns were decoded from the file: if they do not fit its own schema (nulls in
+        // a non-nullable field, say), the file contradicts itself.
+        RecordBatch::try_new_with_options(schema, columns, &options)
+            .map_err(|e| Error::corrupt(format!("the file's data does not match its schema: {e}")))
     }
-    let options = RecordBatchOptions::new().with_row_count(Some(num_rows as usize));
-    // The columns were decoded from the file: if they do not fit its own schema (nulls in a
-    // non-nullable field, say), the file contradicts itself.
-    RecordBatch::try_new_with_options(schema, columns, &options)
-        .map_err(|e| Error::corrupt(format!("the file's data does not match its schema: {e}")))
+    .boxed()
+}
+
+/// The result of a finished read task (a task that panicked or was cancelled is an error).
+fn flatten_join(
+    joined: std::result::Result<Result<ArrayRef>, tokio::task::JoinError>,
+) -> Result<ArrayRef> {
+    match joined {
+        Ok(result) => result,
+        Err(error) => Err(Error::internal(format!("read task failed: {error}"))),
+    }
 }
 
 /// Cuts ranges into chunks of at most `chunk_rows` rows. A chunk only holds ranges that are

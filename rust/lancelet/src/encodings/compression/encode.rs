@@ -29,7 +29,7 @@ pub const MAX_CHUNK_VALUE_BYTES: usize = 8186;
 /// Most values in one chunk.
 pub const MAX_CHUNK_VALUES: usize = 4096;
 /// Byte budget of a variable-width chunk (offsets included).
-const VARIABLE_CHUNK_BYTES: usize = 4096;
+pub const VARIABLE_CHUNK_BYTES: usize = 4096;
 
 /// One chunk's value buffers.
 #[derive(Clone, Debug)]
@@ -194,13 +194,18 @@ pub fn run_length(data: &[u8], width: usize, num_values: usize) -> ChunkedValues
     }
 }
 
-/// The estimated bytes of run-length encoding.
-pub fn run_length_size(data: &[u8], width: usize) -> usize {
-    rle::count_runs(data, width) * (width + 1)
-}
-
 /// Variable-width values: `offsets` (num_values + 1 of them) into `data`.
 pub fn variable_chunks(data: &[u8], offsets: &[u64], bits: u64) -> Result<ChunkedValues> {
+    variable_chunks_of(data, offsets, bits, VARIABLE_CHUNK_BYTES)
+}
+
+/// [`variable_chunks`] with chunks of about `chunk_bytes` (offsets included) instead of 4 KiB.
+pub fn variable_chunks_of(
+    data: &[u8],
+    offsets: &[u64],
+    bits: u64,
+    chunk_bytes: usize,
+) -> Result<ChunkedValues> {
     let width = (bits / 8) as usize;
     let num_values = offsets.len().saturating_sub(1);
     let size_of =
@@ -216,12 +221,12 @@ pub fn variable_chunks(data: &[u8], offsets: &[u64], bits: u64) -> Result<Chunke
             loop {
                 let next = 2 * n;
                 if next > remaining {
-                    if size_of(start, remaining) <= VARIABLE_CHUNK_BYTES {
+                    if size_of(start, remaining) <= chunk_bytes {
                         n = remaining;
                     }
                     break;
                 }
-                if size_of(start, next) <= VARIABLE_CHUNK_BYTES && 2 * next <= MAX_CHUNK_VALUES {
+                if size_of(start, next) <= chunk_bytes && 2 * next <= MAX_CHUNK_VALUES {
                     n = next;
                 } else {
                     break;

@@ -367,8 +367,13 @@ fn substring_candidates(sample: &[&[u8]]) -> Vec<Vec<u8>> {
 #[derive(Debug)]
 pub struct Encoder {
     table: SymbolTable,
-    /// Symbols by first byte, longest first.
-    by_first_byte: Vec<Vec<Candidate>>,
+    /// Symbols of 2 to 8 bytes, grouped by their first two bytes, longest first in a group.
+    long_symbols: Vec<Candidate>,
+    /// For each two-byte prefix (first byte in the low bits): where its group starts in
+    /// `long_symbols` (high 24 bits) and how many symbols it holds (low 8 bits).
+    by_prefix: Vec<u32>,
+    /// The code of each single-byte symbol.
+    single_byte: [Option<u8>; 256],
 }
 
 const SAMPLE_BYTES: usize = 16 * 1024;
@@ -447,14 +452,26 @@ impl Encoder {
     }
 
     fn from_symbols(symbols: Vec<Vec<u8>>) -> Self {
-        let mut by_first_byte = vec![Vec::new(); 256];
-        for (code, symbol) in symbols.iter().enumerate() {
-            if let (Some(&first), 1..=8) = (symbol.first(), symbol.len()) {
-                by_first_byte[usize::from(first)].push(Candidate::new(code as u8, symbol));
+        let mut single_byte = [None; 256];
+        let mut long_symbols = Vec::new();
+        for (code, symbol) in symbols.iter().enumerate().take(255) {
+            match symbol.as_slice() {
+                [byte] => single_byte[usize::from(*byte)] = Some(code as u8),
+                [_, _, ..] if symbol.len() <= 8 => {
+                    long_symbols.push(Candidate::new(code as u8, symbol));
+                }
+                _ => {}
             }
         }
-        for candidates in &mut by_first_byte {
-            candidates.sort_by_key(|c: &Candidate| std::cmp::Reverse(c.len));
+        let prefix = |c: &Candidate| (c.word & 0xffff) as usize;
+        long_symbols.sort_by_key(|c| (prefix(c), std::cmp::Reverse(c.len)));
+        let mut by_prefix = vec![0u32; 1 << 16];
+        for (index, candidate) in long_symbols.iter().enumerate() {
+            let entry = &mut by_prefix[prefix(candidate)];
+            if *entry == 0 {
+                *entry = (index as u32) << 8;
+            }
+            *entry += 1;
         }
         Self {
             table: SymbolTable {
@@ -463,21 +480,39 @@ impl Encoder {
                 terminator: 0,
                 suffix_lim: 0,
             },
-            by_first_byte,
+            long_symbols,
+            by_prefix,
+            single_byte,
         }
     }
 
     /// The longest symbol matching at the start of `rest`: its code and length.
+    #[inline]
     fn longest_match(&self, rest: &[u8]) -> Option<(u8, usize)> {
         let first = *rest.first()?;
-        let available = rest.len().min(8);
-        let mut bytes = [0u8; 8];
-        bytes[..available].copy_from_slice(&rest[..available]);
-        let word = u64::from_le_bytes(bytes);
-        self.by_first_byte[usize::from(first)]
-            .iter()
-            .find(|c| usize::from(c.len) <= available && word & c.mask == c.word)
-            .map(|c| (c.code, usize::from(c.len)))
+        if rest.len() >= 2 {
+            let (word, available) = match rest.first_chunk::<8>() {
+                Some(bytes) => (u64::from_le_bytes(*bytes), 8),
+                None => {
+                    let mut bytes = [0u8; 8];
+                    bytes[..rest.len()].copy_from_slice(rest);
+                    (u64::from_le_bytes(bytes), rest.len())
+                }
+            };
+            let entry = self.by_prefix[(word & 0xffff) as usize];
+            let start = (entry >> 8) as usize;
+            let group = self
+                .long_symbols
+                .get(start..start + (entry & 0xff) as usize)
+                .unwrap_or_default();
+            if let Some(c) = group
+                .iter()
+                .find(|c| usize::from(c.len) <= available && word & c.mask == c.word)
+            {
+                return Some((c.code, usize::from(c.len)));
+            }
+        }
+        self.single_byte[usize::from(first)].map(|code| (code, 1))
     }
 
     /// The greedy parse of a string into symbols and single bytes.

@@ -32,11 +32,24 @@ pub fn encode(data: &[u8], width: usize) -> (Vec<u8>, Vec<u8>) {
 
 /// The number of runs (entries) `encode` would produce.
 pub fn count_runs(data: &[u8], width: usize) -> usize {
+    // Whole-word comparisons for the common widths instead of a slice comparison per value.
+    match width {
+        1 => runs_of(data.as_chunks::<1>().0),
+        2 => runs_of(data.as_chunks::<2>().0),
+        4 => runs_of(data.as_chunks::<4>().0),
+        8 => runs_of(data.as_chunks::<8>().0),
+        16 => runs_of(data.as_chunks::<16>().0),
+        _ => runs_of(data.chunks_exact(width.max(1))),
+    }
+}
+
+/// Counts the runs (each at most 255 long) of equal items, as `encode` would cut them.
+pub fn runs_of<T: PartialEq>(items: impl IntoIterator<Item = T>) -> usize {
     let mut runs = 0usize;
-    let mut previous: Option<&[u8]> = None;
+    let mut previous: Option<T> = None;
     let mut length = 0usize;
-    for value in data.chunks_exact(width.max(1)) {
-        if previous == Some(value) && length < 255 {
+    for value in items {
+        if previous.as_ref() == Some(&value) && length < 255 {
             length += 1;
         } else {
             runs += 1;

@@ -240,12 +240,26 @@ impl FileWriter {
         Ok(())
     }
 
-    /// Encodes pages in parallel on blocking threads and writes them in task order.
+    /// Encodes pages on blocking threads, at most as many at a time as there are cores (each
+    /// holds a few copies of its page while it chooses an encoding, so this bounds the
+    /// writer's memory), and writes them in task order.
     async fn write_tasks(&mut self, tasks: Vec<PageTask>) -> Result<()> {
-        let handles: Vec<_> = tasks.into_iter().map(tokio::task::spawn_blocking).collect();
+        let parallelism = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let permits = Arc::new(tokio::sync::Semaphore::new(parallelism));
+        let handles: Vec<_> = tasks
+            .into_iter()
+            .map(|task| {
+                let permits = permits.clone();
+                tokio::spawn(async move {
+                    let _permit = permits.acquire_owned().await;
+                    tokio::task::spawn_blocking(task).await
+                })
+            })
+            .collect();
         for handle in handles {
             let pages = handle
                 .await
+                .and_then(|joined| joined)
                 .map_err(|e| Error::internal(format!("page encoding task failed: {e}")))??;
             for page in pages {
                 self.write_page(page).await?;

@@ -242,6 +242,30 @@ def test_b_encoding_hints_are_honoured(run_lancelet, inspect_json, tmp_path, ver
         assert_every_page(info, expected)
 
 
+def _comments(rows):
+    """TPC-H-like comments: 3 to 8 words of a small vocabulary, with nulls."""
+    rng = np.random.default_rng(7)
+    words = np.array("furiously quickly carefully blithely final pending regular express ironic "
+                     "special bold even silent slyly deposits requests packages accounts "
+                     "theodolites instructions foxes pinto beans ideas sleep haggle nag".split())
+    lengths = rng.integers(3, 9, rows)
+    picks = rng.integers(0, len(words), (rows, 8))
+    return [None if i % 101 == 0 else " ".join(words[picks[i, :lengths[i]]]) for i in range(rows)]
+
+
+@pytest.mark.parametrize("type_", [pa.utf8(), pa.large_utf8()])
+def test_b_text_pages_are_zstd_chunks_in_2_2(run_lancelet, inspect_json, tmp_path, type_):
+    """In 2.2 Lancelet stores text pages as zstd-compressed 32 KiB chunks (not FSST as in
+    2.1): pylance reads them exactly, whole, by range and by take."""
+    table = pa.table({"c": pa.array(_comments(50_000), type_)})
+    path = assert_round_trip(run_lancelet, tmp_path, table, "2.2")
+    assert_every_page(inspect_json(path), "general(zstd, variable(")
+    reader = LanceFileReader(str(path))
+    assert_tables_equal(reader.read_range(12_345, 20_000).to_table(), table.slice(12_345, 20_000))
+    indices = [0, 1, 4_097, 25_000, 49_998, 49_999]
+    assert_tables_equal(reader.take_rows(indices).to_table(), table.take(pa.array(indices)))
+
+
 # ---------------------------------------------------------------------------
 # 2. Empty files and the version written
 # ---------------------------------------------------------------------------

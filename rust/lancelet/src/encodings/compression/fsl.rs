@@ -110,7 +110,7 @@ impl FslShape {
     }
 
     /// Splits `num_values` full-zip records (back to back in `data`) into a block.
-    pub fn split_records(&self, data: &[u8], num_values: usize) -> Result<DataBlock> {
+    pub fn split_records(&self, data: &Bytes, num_values: usize) -> Result<DataBlock> {
         let record = self.record_bytes()?;
         if Some(data.len()) != record.checked_mul(num_values) {
             return Err(Error::corrupt(
@@ -130,19 +130,25 @@ impl FslShape {
                     .then(|| BooleanBufferBuilder::new(count * num_values))
             })
             .collect();
-        let mut items = Vec::with_capacity(items_per_record * item_bytes * num_values);
-        for mut rest in data.chunks_exact(record.max(1)).take(num_values) {
-            for (builder, count) in bitmaps.iter_mut().zip(&counts) {
-                if let Some(builder) = builder {
-                    let (bits, tail) = rest.split_at(count.div_ceil(8));
-                    builder.append_packed_range(0..*count, bits);
-                    rest = tail;
+        // Records without validity bitmaps are the items back to back.
+        let items = if bitmaps.iter().all(Option::is_none) {
+            data.clone()
+        } else {
+            let mut items = Vec::with_capacity(items_per_record * item_bytes * num_values);
+            for mut rest in data.chunks_exact(record.max(1)).take(num_values) {
+                for (builder, count) in bitmaps.iter_mut().zip(&counts) {
+                    if let Some(builder) = builder {
+                        let (bits, tail) = rest.split_at(count.div_ceil(8));
+                        builder.append_packed_range(0..*count, bits);
+                        rest = tail;
+                    }
                 }
+                items.extend_from_slice(rest);
             }
-            items.extend_from_slice(rest);
-        }
+            Bytes::from(items)
+        };
         let mut block = DataBlock::Fixed {
-            data: Bytes::from(items),
+            data: items,
             bits_per_value: self.item_bits,
             num_values: items_per_record * num_values,
         };
@@ -363,7 +369,7 @@ mod tests {
         values.write_record(0, &mut data).unwrap();
         values.write_record(1, &mut data).unwrap();
         assert_eq!(&data[..8], &[0b01, 0b0000_0111, 0, 1, 2, 3, 4, 5]);
-        let back = shape.split_records(&data, 2).unwrap();
+        let back = shape.split_records(&Bytes::from(data), 2).unwrap();
         let DataBlock::FixedSizeList {
             dimension: 2,
             items,
@@ -412,7 +418,7 @@ mod tests {
     fn short_records_are_corrupt() {
         let shape = FslValues::new(&nested_block()).unwrap().shape();
         assert!(matches!(
-            shape.split_records(&[0; 15], 2),
+            shape.split_records(&Bytes::from_static(&[0; 15]), 2),
             Err(Error::Corrupt { .. })
         ));
     }

@@ -266,6 +266,31 @@ impl FullZipPage {
                 .zip(ranges.iter().map(|r| r.end - r.start))
                 .collect(),
         };
+        // Without rep/def control words, fixed-width records are the values back to back: a
+        // single read becomes the values as it is, without a copy.
+        if let (
+            [(data, rows)],
+            0,
+            Values::Fixed {
+                bytes: width,
+                lists,
+            },
+        ) = (pieces.as_slice(), self.control_bytes, &self.values)
+        {
+            let rows = usize::try_from(*rows)
+                .map_err(|_| Error::corrupt("full-zip read has too many rows"))?;
+            let block = match lists {
+                None if width.checked_mul(rows) == Some(data.len()) => DataBlock::Fixed {
+                    data: data.clone(),
+                    bits_per_value: (*width * 8) as u64,
+                    num_values: rows,
+                },
+                None => return Err(Error::corrupt("full-zip values do not add up")),
+                Some(shape) => shape.split_records(data, rows)?,
+            };
+            let values = block.into_array(&self.ctx.leaf_type)?;
+            return leaf_levels(&self.ctx, None, None, values, rows);
+        }
         let mut records = Records::default();
         for (bytes, rows) in pieces {
             self.parse(&bytes, rows, &mut records)?;
@@ -434,7 +459,7 @@ impl FullZipPage {
                         bits_per_value: (*bytes * 8) as u64,
                         num_values,
                     }),
-                    Some(shape) => shape.split_records(&data, num_values),
+                    Some(shape) => shape.split_records(&Bytes::from(data), num_values),
                 }
             }
         }

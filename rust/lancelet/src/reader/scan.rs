@@ -1,9 +1,9 @@
 //! Scans: which columns and rows to read, and the stream of record batches that reads them.
 //!
-//! The requested rows are cut into chunks of about the same number of stored bytes. Each chunk
-//! is read by a task of its own (all projected fields at once, each field's reads merged), and
-//! a bounded number of chunks is in flight, so memory stays near the readahead budget whatever
-//! the file's size. Chunks are then cut into batches of exactly `batch_size` rows (the last
+//! The requested rows are cut into chunks of about the same number of decoded bytes. Each
+//! projected field of a chunk is read and decoded by a task of its own (each field's reads
+//! merged), so the columns of a chunk decode in parallel, and a bounded number of chunks is in
+//! flight, so memory stays near the readahead budget whatever the file's size. Chunks are then cut into batches of exactly `batch_size` rows (the last
 //! batch may be shorter).
 
 use std::collections::VecDeque;
@@ -110,8 +110,8 @@ impl Scan {
         self
     }
 
-    /// How many bytes of stored data may be read ahead of the consumer (default 64 MiB).
-    /// More readahead keeps more requests in flight at the cost of memory.
+    /// About how many bytes of decoded data may be read ahead of the consumer (default
+    /// 64 MiB). More readahead keeps more requests in flight at the cost of memory.
     pub fn with_readahead_bytes(mut self, bytes: u64) -> Self {
         self.readahead_bytes = bytes;
         self

@@ -184,11 +184,11 @@ pub fn encode_page(
             let chunked = u32_index_values(&indices, hints)?;
             return miniblock_encode::encode(ctx, rep, def, num_entries, chunked, Some(dictionary));
         }
-    }
-    if ctx.version >= FileVersion::V2_2
-        && let Some(chunked) = zstd_text(&block, hints)?
-    {
-        return miniblock_encode::encode(ctx, rep, def, num_entries, chunked, None);
+        if ctx.version >= FileVersion::V2_2
+            && let Some(chunked) = zstd_text(data, &offsets, u64::from(*offset_bits), hints)?
+        {
+            return miniblock_encode::encode(ctx, rep, def, num_entries, chunked, None);
+        }
     }
     let mut chunked = mini_block_values(&block, hints)?;
     if ctx.version >= FileVersion::V2_2
@@ -588,18 +588,14 @@ const TEXT_CHUNK_BYTES: usize = 32 * 1024;
 /// In 2.2, a page of text (at least [`FSST_MIN_BYTES`]) with no compression asked for is
 /// stored as zstd-compressed chunks of about [`TEXT_CHUNK_BYTES`], when that saves 10%: on
 /// natural-language text (TPC-H comments) this is a fifth smaller than FSST on 4 KiB chunks,
-/// and faster to write. A take
-/// still reads one chunk per row. `None` when it does not apply or does not save enough.
-fn zstd_text(block: &DataBlock, hints: &LeafHints) -> Result<Option<ChunkedValues>> {
-    let DataBlock::Variable {
-        offsets,
-        offset_bits,
-        data,
-        num_values,
-    } = block
-    else {
-        return Ok(None);
-    };
+/// and faster to write. A take still reads one chunk per row. `None` when it does not apply
+/// or does not save enough.
+fn zstd_text(
+    data: &[u8],
+    offsets: &[u64],
+    bits: u64,
+    hints: &LeafHints,
+) -> Result<Option<ChunkedValues>> {
     if hints.compression.is_some()
         || hints.no_compression
         || hints.force_fsst
@@ -607,9 +603,7 @@ fn zstd_text(block: &DataBlock, hints: &LeafHints) -> Result<Option<ChunkedValue
     {
         return Ok(None);
     }
-    let offsets = read_offsets(offsets, *offset_bits, *num_values);
-    let bits = u64::from(*offset_bits);
-    let plain = encode::variable_chunks_of(data, &offsets, bits, TEXT_CHUNK_BYTES)?;
+    let plain = encode::variable_chunks_of(data, offsets, bits, TEXT_CHUNK_BYTES)?;
     let plain_size = plain.size();
     let compressed = with_general(plain, Scheme::Zstd, None)?;
     Ok((compressed.size() * 10 < plain_size * 9).then_some(compressed))

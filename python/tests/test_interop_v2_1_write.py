@@ -266,6 +266,43 @@ def test_b_text_pages_are_zstd_chunks_in_2_2(run_lancelet, inspect_json, tmp_pat
     assert_tables_equal(reader.take_rows(indices).to_table(), table.take(pa.array(indices)))
 
 
+def _orders(rows, seed=3):
+    """Order keys (sorted, with gaps) and line numbers 1, 2, ... for orders of 1 to 7 lines."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(1, 8, rows)
+    keys = np.repeat(np.cumsum(rng.integers(1, 9, rows)), sizes)[:rows]
+    lines = np.concatenate([np.arange(1, n + 1) for n in sizes])[:rows]
+    return keys.astype(np.int64), lines.astype(np.int32)
+
+
+def _zstd_integer_case(name):
+    rows = 50_000
+    keys, lines = _orders(rows)
+    if name == "sorted_keys":
+        return pa.table({"k": keys}), "general(zstd, rle(flat(64), flat(8)))"
+    if name == "sorted_keys_with_nulls":
+        mask = np.arange(rows) % 97 == 5
+        return pa.table({"k": pa.array(keys, mask=mask)}), "general(zstd, rle(flat(64), flat(8)))"
+    if name == "line_numbers":
+        return pa.table({"n": lines}), "values=general(zstd, flat(8)), dictionary="
+    codes = np.random.default_rng(5).integers(0, 9, rows) * 1_000_003
+    return pa.table({"c": codes.astype(np.int64)}), "values=general(zstd, flat(8)), dictionary="
+
+
+@pytest.mark.parametrize("name", ["sorted_keys", "sorted_keys_with_nulls", "line_numbers", "nine_codes"])
+def test_b_integer_pages_are_zstd_chunks_in_2_2(run_lancelet, inspect_json, tmp_path, name):
+    """In 2.2 Lancelet compresses run-length encoded sorted keys, and dictionary indices as
+    bytes, with zstd per chunk when that saves 10%: pylance reads them exactly, whole, by
+    range and by take."""
+    table, encoding = _zstd_integer_case(name)
+    path = assert_round_trip(run_lancelet, tmp_path, table, "2.2")
+    assert_every_page(inspect_json(path), encoding)
+    reader = LanceFileReader(str(path))
+    assert_tables_equal(reader.read_range(12_345, 20_000).to_table(), table.slice(12_345, 20_000))
+    indices = [0, 1, 4_095, 4_096, 25_000, 49_998, 49_999]
+    assert_tables_equal(reader.take_rows(indices).to_table(), table.take(pa.array(indices)))
+
+
 # ---------------------------------------------------------------------------
 # 2. Empty files and the version written
 # ---------------------------------------------------------------------------

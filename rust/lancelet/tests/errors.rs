@@ -7,7 +7,8 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use arrow_array::{ArrayRef, Int32Array, RecordBatch, StructArray};
+use arrow_array::cast::AsArray;
+use arrow_array::{ArrayRef, Int32Array, RecordBatch, StringArray, StructArray};
 use arrow_buffer::NullBuffer;
 use arrow_schema::{DataType, Field, Fields, Schema};
 use async_trait::async_trait;
@@ -138,6 +139,59 @@ async fn offsets_outside_the_file_are_corrupt() {
     bytes[len - 12..len - 8].copy_from_slice(&u32::MAX.to_le_bytes());
     let error = open_bytes(bytes).await.unwrap_err();
     assert!(matches!(error, Error::Corrupt { .. }), "{error}");
+}
+
+/// Text whose stored bytes are not UTF-8 is corrupt, whether scanned or taken; a take checks
+/// the values it returns, so another row of the same chunk still reads.
+#[tokio::test]
+async fn text_that_is_not_utf8_is_corrupt() {
+    let field = Field::new("s", DataType::Utf8, false)
+        .with_metadata([("lance-encoding:compression".to_string(), "none".to_string())].into());
+    let schema = schema_of(vec![field]);
+    let text: ArrayRef = Arc::new(StringArray::from_iter_values(
+        (0..3000).map(|i| format!("row {i:05} caf\u{e9}")),
+    ));
+    let batch = RecordBatch::try_new(schema.clone(), vec![text]).unwrap();
+    let store = write(&schema, &[batch], WriterOptions::default()).await;
+    let file = store
+        .get(&Path::from("test.lance"))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let needle = "row 01234 caf\u{e9}".as_bytes();
+    let at = file
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("plain text is stored as is");
+    let mut bytes = file.to_vec();
+    bytes[at + needle.len() - 2] = 0xFF; // the first of the two bytes of \u{e9}
+    let reader = open_bytes(bytes).await.unwrap();
+
+    let scanned: lancelet::Result<Vec<RecordBatch>> =
+        reader.scan().into_stream().unwrap().try_collect().await;
+    let error = scanned.unwrap_err();
+    assert!(matches!(error, Error::Corrupt { .. }), "{error}");
+    let taken: lancelet::Result<Vec<RecordBatch>> = reader
+        .take(vec![1234])
+        .into_stream()
+        .unwrap()
+        .try_collect()
+        .await;
+    let error = taken.unwrap_err();
+    assert!(matches!(error, Error::Corrupt { .. }), "{error}");
+
+    let taken: Vec<RecordBatch> = reader
+        .take(vec![1233, 1235])
+        .into_stream()
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    let values = taken[0].column(0).as_string::<i32>();
+    assert_eq!(values.value(0), "row 01233 caf\u{e9}");
+    assert_eq!(values.value(1), "row 01235 caf\u{e9}");
 }
 
 #[tokio::test]

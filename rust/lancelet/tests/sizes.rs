@@ -7,7 +7,7 @@ mod common;
 
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, Decimal128Array, Int64Array, RecordBatch};
+use arrow_array::{ArrayRef, Decimal128Array, Int32Array, Int64Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use common::*;
 use lancelet::format::describe::describe;
@@ -65,13 +65,35 @@ fn numbers() -> RecordBatch {
     let codes: ArrayRef = Arc::new(Int64Array::from_iter_values(
         (0..ROWS).map(|_| below(20) as i64 * 1_000_000_007),
     ));
+    let flags: ArrayRef = Arc::new(Int64Array::from_iter_values(
+        // Nine codes (as many as TPC-H's tax rates).
+        (0..ROWS).map(|_| below(9) as i64 * 1_000_003),
+    ));
+    // Orders of 1 to 7 lines: sorted order keys with gaps, line numbers 1, 2, ... per order.
+    let (mut keys, mut lines) = (Vec::with_capacity(ROWS), Vec::with_capacity(ROWS));
+    let mut key = 0i64;
+    while keys.len() < ROWS {
+        key += 1 + below(8) as i64;
+        for line in 1..=(1 + below(7) as i32) {
+            keys.push(key);
+            lines.push(line);
+        }
+    }
+    keys.truncate(ROWS);
+    lines.truncate(ROWS);
+    let keys: ArrayRef = Arc::new(Int64Array::from(keys));
+    let lines: ArrayRef = Arc::new(Int32Array::from(lines));
     let schema = Schema::new(vec![
         Field::new("quantity", DataType::Decimal128(15, 2), false),
         Field::new("discount", DataType::Decimal128(15, 2), false),
         Field::new("price", DataType::Decimal128(15, 2), false),
         Field::new("codes", DataType::Int64, false),
+        Field::new("flags", DataType::Int64, false),
+        Field::new("orderkey", DataType::Int64, false),
+        Field::new("linenumber", DataType::Int32, false),
     ]);
-    RecordBatch::try_new(Arc::new(schema), vec![quantity, discount, price, codes]).unwrap()
+    let columns = vec![quantity, discount, price, codes, flags, keys, lines];
+    RecordBatch::try_new(Arc::new(schema), columns).unwrap()
 }
 
 #[tokio::test]
@@ -83,6 +105,16 @@ async fn fixed_width_columns_stay_within_their_budgets_in_2_2() {
         ("discount", "dictionary=", 0.6),
         ("price", "general(zstd, flat(128))", 4.0),
         ("codes", "dictionary=", 0.7),
+        // Indices of nine items: zstd's entropy coding of bytes beats 4-bit packing.
+        ("flags", "values=general(zstd, flat(8)), dictionary=", 0.48),
+        // Runs of sorted keys: zstd over the run-length encoded values.
+        ("orderkey", "general(zstd, rle(flat(64), flat(8)))", 0.6),
+        // 1, 2, 3, ... per order: zstd finds the repeating sequences.
+        (
+            "linenumber",
+            "values=general(zstd, flat(8)), dictionary=",
+            0.25,
+        ),
     ];
     for ((name, encoding, per_row), (want_name, want_encoding, budget)) in costs.iter().zip(budgets)
     {

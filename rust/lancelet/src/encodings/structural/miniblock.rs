@@ -382,6 +382,9 @@ impl MiniBlockPage {
             group_start = group_end;
         }
         let mut levels = LeafLevels::concat(parts)?;
+        if let Some(text_type) = checked_later(&self.ctx.leaf_type, meta) {
+            levels.values = checked_text(&levels.values, text_type)?;
+        }
         // Dictionary pages carry indices up to here: only the selected rows are looked up.
         if let Some(dictionary) = &meta.dictionary {
             let indices = levels
@@ -411,7 +414,10 @@ impl MiniBlockPage {
         });
         let values = DataBlock::concat(chunks.into_iter().map(|c| c.values).collect())?;
         let values: ArrayRef = match &meta.dictionary {
-            None => values.into_array(&self.ctx.leaf_type)?,
+            None => match checked_later(&self.ctx.leaf_type, meta) {
+                Some(_) => values.into_array(&unchecked_type(&self.ctx.leaf_type))?,
+                None => values.into_array(&self.ctx.leaf_type)?,
+            },
             // Looked up in `decode`, after the rows are selected.
             Some(_) => Arc::new(UInt32Array::from(values.to_indices()?)),
         };
@@ -637,4 +643,30 @@ fn arrow_cast_keys(keys: &UInt32Array, key: &DataType) -> Result<ArrayRef> {
         }
     };
     Ok(array)
+}
+
+/// The text type of a page whose values are decoded as binary and checked as UTF-8 only once
+/// the rows are selected (a take keeps a few values of each chunk it decodes).
+fn checked_later<'a>(leaf_type: &'a DataType, meta: &Meta) -> Option<&'a DataType> {
+    let text = matches!(leaf_type, DataType::Utf8 | DataType::LargeUtf8);
+    (text && meta.dictionary.is_none()).then_some(leaf_type)
+}
+
+/// The binary type that stands in for a text type while chunks are decoded.
+fn unchecked_type(text_type: &DataType) -> DataType {
+    match text_type {
+        DataType::LargeUtf8 => DataType::LargeBinary,
+        _ => DataType::Binary,
+    }
+}
+
+/// Binary values as `text_type`, after checking that they are UTF-8.
+fn checked_text(values: &ArrayRef, text_type: &DataType) -> Result<ArrayRef> {
+    let data = values
+        .to_data()
+        .into_builder()
+        .data_type(text_type.clone())
+        .build()
+        .map_err(|e| Error::corrupt(format!("text values are not valid UTF-8: {e}")))?;
+    Ok(arrow_array::make_array(data))
 }

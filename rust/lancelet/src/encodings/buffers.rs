@@ -1,11 +1,25 @@
 //! Helpers shared by the decoders: consuming fetched byte ranges in plan order, and turning
-//! bytes into Arrow buffers.
+//! bytes into Arrow buffers and back.
 
 use arrow_buffer::{BooleanBuffer, BooleanBufferBuilder, Buffer, MutableBuffer, NullBuffer};
 use arrow_data::ArrayData;
 use bytes::Bytes;
 
 use crate::error::{Error, Result};
+
+/// Wraps an Arrow buffer so it can be handed out as `Bytes` without copying.
+struct ArrowBytes(Buffer);
+
+impl AsRef<[u8]> for ArrowBytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// Zero-copy `Bytes` view of an Arrow buffer.
+pub(crate) fn to_bytes(buffer: Buffer) -> Bytes {
+    Bytes::from_owner(ArrowBytes(buffer))
+}
 
 /// The bytes of planned ranges, consumed in the order the ranges were planned.
 #[derive(Debug)]

@@ -33,8 +33,14 @@ fn to_bytes<T: Word>(words: &[T]) -> Vec<u8> {
 
 fn fixed<T: Word>(values: Vec<T>) -> DataBlock {
     let num_values = values.len();
+    // On little-endian machines the words already are their little-endian bytes.
+    let data = if cfg!(target_endian = "little") {
+        crate::encodings::buffers::to_bytes(arrow_buffer::Buffer::from_vec(values))
+    } else {
+        Bytes::from(to_bytes(&values))
+    };
     DataBlock::Fixed {
-        data: Bytes::from(to_bytes(&values)),
+        data,
         bits_per_value: T::BITS as u64,
         num_values,
     }

@@ -454,33 +454,51 @@ fn variable_data(
         64 => 8,
         other => return Err(Error::corrupt(format!("{other}-bit offsets"))),
     };
-    let count = num_values + 1;
-    if offsets.len() < count * width {
-        return Err(Error::corrupt("offsets buffer is shorter than its values"));
-    }
-    let read = |i: usize| -> u64 {
-        let word = &offsets[i * width..(i + 1) * width];
-        let mut full = [0u8; 8];
-        full[..width].copy_from_slice(word);
-        u64::from_le_bytes(full)
-    };
-    let offsets_buffer = if large {
-        let values: Vec<i64> = (0..count)
-            .map(|i| i64::try_from(read(i)).map_err(|_| Error::corrupt("offset too large")))
-            .collect::<Result<_>>()?;
-        Buffer::from_vec(values)
-    } else {
-        let values: Vec<i32> = (0..count)
-            .map(|i| {
-                i32::try_from(read(i))
-                    .map_err(|_| Error::corrupt("offset too large for a 32-bit type"))
-            })
-            .collect::<Result<_>>()?;
-        Buffer::from_vec(values)
+    let words = num_values
+        .checked_add(1)
+        .and_then(|count| count.checked_mul(width))
+        .and_then(|len| offsets.get(..len))
+        .ok_or_else(|| Error::corrupt("offsets buffer is shorter than its values"))?;
+    // One loop per width and type, so that each compiles to plain loads.
+    let offsets_buffer = match (width, large) {
+        (4, false) => Buffer::from_vec(
+            words
+                .chunks_exact(4)
+                .map(|w| i32::try_from(u32::from_le_bytes([w[0], w[1], w[2], w[3]])))
+                .collect::<std::result::Result<Vec<i32>, _>>()
+                .map_err(|_| Error::corrupt("offset too large for a 32-bit type"))?,
+        ),
+        (4, true) => Buffer::from_vec(
+            words
+                .chunks_exact(4)
+                .map(|w| i64::from(u32::from_le_bytes([w[0], w[1], w[2], w[3]])))
+                .collect::<Vec<i64>>(),
+        ),
+        (_, false) => Buffer::from_vec(
+            words
+                .chunks_exact(8)
+                .map(|w| i32::try_from(u64::from_le_bytes(eight(w))))
+                .collect::<std::result::Result<Vec<i32>, _>>()
+                .map_err(|_| Error::corrupt("offset too large for a 32-bit type"))?,
+        ),
+        (_, true) => Buffer::from_vec(
+            words
+                .chunks_exact(8)
+                .map(|w| i64::try_from(u64::from_le_bytes(eight(w))))
+                .collect::<std::result::Result<Vec<i64>, _>>()
+                .map_err(|_| Error::corrupt("offset too large"))?,
+        ),
     };
     Ok(ArrayDataBuilder::new(data_type.clone())
         .len(num_values)
         .add_buffer(offsets_buffer)
         .add_buffer(Buffer::from(data))
         .build()?)
+}
+
+/// The 8 bytes of a word cut by `chunks_exact(8)`.
+fn eight(word: &[u8]) -> [u8; 8] {
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(word);
+    bytes
 }

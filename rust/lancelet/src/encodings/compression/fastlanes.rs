@@ -25,7 +25,7 @@ pub const BLOCK: usize = 1024;
 const FL_ORDER: [usize; 8] = [0, 4, 2, 6, 1, 5, 3, 7];
 
 /// An unsigned word type that blocks are made of.
-pub trait Word: Copy + Default + Send + Sync + 'static {
+pub trait Word: arrow_buffer::ArrowNativeType + Copy + Default + Send + Sync + 'static {
     /// Bits per word.
     const BITS: usize;
     /// The word as a u64.

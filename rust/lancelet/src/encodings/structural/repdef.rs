@@ -858,6 +858,23 @@ fn build_list(
 
 /// Reassembles a top-level field from the levels of its leaves (in pre-order).
 pub fn assemble(field: &Field, leaves: Vec<LeafLevels>) -> Result<ArrayRef> {
+    // A flat leaf without rep/def levels (no nulls, no lists): its values are the array.
+    if let [leaf] = leaves.as_slice()
+        && structural_children(field).is_none()
+        && leaf.rep.is_none()
+        && leaf.def.is_none()
+        && leaf.layers.len() == 1
+        && leaf.layers.iter().all(|l| !l.is_list())
+    {
+        if leaf.values.len() != leaf.num_entries {
+            return Err(Error::corrupt(format!(
+                "{} entries carry values but {} values were decoded",
+                leaf.num_entries,
+                leaf.values.len()
+            )));
+        }
+        return Ok(leaf.values.clone());
+    }
     let mut leaves = leaves.into_iter();
     let partial = assemble_node(field, &mut leaves)?;
     if leaves.next().is_some() {

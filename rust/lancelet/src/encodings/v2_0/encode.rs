@@ -12,25 +12,12 @@ use arrow_schema::DataType;
 use bytes::Bytes;
 
 use crate::encodings::EncodedPage;
+use crate::encodings::buffers::to_bytes;
 use crate::encodings::general::{Scheme, compress};
 use crate::error::{Error, Result};
 use crate::format::PageEncoding;
 use crate::format::pb::v2_0 as pb;
 use pb::array_encoding::ArrayEncoding as E;
-
-/// Wraps an Arrow buffer so it can be handed out as `Bytes` without copying.
-struct ArrowBytes(Buffer);
-
-impl AsRef<[u8]> for ArrowBytes {
-    fn as_ref(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-/// Zero-copy `Bytes` view of an Arrow buffer.
-pub(crate) fn to_bytes(buffer: Buffer) -> Bytes {
-    Bytes::from_owner(ArrowBytes(buffer))
-}
 
 fn encoding(variant: E) -> pb::ArrayEncoding {
     pb::ArrayEncoding {

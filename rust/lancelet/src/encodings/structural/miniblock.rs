@@ -392,8 +392,7 @@ impl MiniBlockPage {
                 .as_any()
                 .downcast_ref::<UInt32Array>()
                 .ok_or_else(|| Error::internal("dictionary indices are not u32"))?;
-            levels.values =
-                dictionary_values(&self.ctx.leaf_type, dictionary, indices.values().to_vec())?;
+            levels.values = dictionary_values(&self.ctx.leaf_type, dictionary, indices)?;
         }
         Ok(levels)
     }
@@ -587,18 +586,17 @@ fn rows_from_rep_index(index: &[u8], count: usize) -> Result<(Vec<u64>, Vec<u64>
 pub fn dictionary_values(
     leaf_type: &DataType,
     dictionary: &ArrayRef,
-    indices32: Vec<u32>,
+    indices: &UInt32Array,
 ) -> Result<ArrayRef> {
     let items = dictionary.len();
-    if let Some(bad) = indices32.iter().find(|&&i| i as usize >= items) {
+    if let Some(bad) = indices.values().iter().find(|&&i| i as usize >= items) {
         return Err(Error::corrupt(format!(
             "dictionary index {bad} is out of range for {items} items"
         )));
     }
     match leaf_type {
         DataType::Dictionary(key, _) => {
-            let keys = UInt32Array::from(indices32);
-            let keys = arrow_cast_keys(&keys, key)?;
+            let keys = arrow_cast_keys(indices, key)?;
             let data = keys
                 .to_data()
                 .into_builder()
@@ -609,7 +607,7 @@ pub fn dictionary_values(
         }
         _ => Ok(arrow_select::take::take(
             dictionary.as_ref(),
-            &UInt32Array::from(indices32),
+            indices,
             None,
         )?),
     }

@@ -408,14 +408,6 @@ impl Stream for Rebatch {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         loop {
-            if self.pending_rows >= self.batch_size || (self.input_done && self.pending_rows > 0) {
-                // Cutting batches off a decoded chunk never waits, so a consumer that drains
-                // the stream (collecting it, say) would otherwise run through a whole chunk of
-                // small batches in one poll: this yields to the runtime when the task's budget
-                // is spent, and a waiting caller (Ctrl-C checks in Python) gets its turn.
-                let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
-                coop.made_progress();
-            }
             if self.pending_rows >= self.batch_size {
                 let size = self.batch_size;
                 return Poll::Ready(Some(self.take_rows(size)));

@@ -291,7 +291,9 @@ fn zstd_smaller_than(values: &ChunkedValues, target: usize) -> Result<Option<Chu
         }
     }
     let compressed = with_general(values.clone(), Scheme::Zstd, None)?;
-    Ok(saves(compressed.size()).then_some(compressed))
+    // `with_general` hands small or incompressible values back as they were.
+    let is_zstd = matches!(compressed.encoding.compression, Some(C::General(_)));
+    Ok((is_zstd && saves(compressed.size())).then_some(compressed))
 }
 
 /// A full-zip page: variable-width values FSST-compressed when that saves 10%, or compressed

@@ -16,8 +16,6 @@ use lancelet::format::pb::v2_1::page_layout::Layout;
 use lancelet::format::{BufferRange, PageEncoding};
 use lancelet::io::BytesReader;
 use lancelet::{Error, FileReader, FileVersion, WriterOptions};
-use object_store::ObjectStoreExt;
-use object_store::path::Path;
 
 const ROWS: usize = 5000;
 
@@ -43,13 +41,7 @@ async fn sample(version: FileVersion) -> (Bytes, RecordBatch) {
         WriterOptions::default().with_version(version),
     )
     .await;
-    let bytes = store
-        .get(&Path::from("test.lance"))
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let bytes = written_bytes(&store).await;
     (bytes, batch)
 }
 

@@ -22,7 +22,7 @@ use object_store::memory::InMemory;
 use object_store::path::Path;
 use object_store::{
     CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
-    ObjectStoreExt, PutMultipartOptions, PutOptions, PutPayload, PutResult, UploadPart,
+    PutMultipartOptions, PutOptions, PutPayload, PutResult, UploadPart,
 };
 
 async fn valid_file() -> Bytes {
@@ -37,13 +37,7 @@ async fn valid_file() -> Bytes {
         WriterOptions::default().with_version(FileVersion::V2_0),
     )
     .await;
-    store
-        .get(&Path::from("test.lance"))
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap()
+    written_bytes(&store).await
 }
 
 async fn open_bytes(bytes: Vec<u8>) -> lancelet::Result<FileReader> {
@@ -153,13 +147,7 @@ async fn text_that_is_not_utf8_is_corrupt() {
     ));
     let batch = RecordBatch::try_new(schema.clone(), vec![text]).unwrap();
     let store = write(&schema, &[batch], WriterOptions::default()).await;
-    let file = store
-        .get(&Path::from("test.lance"))
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let file = written_bytes(&store).await;
     let needle = "row 01234 caf\u{e9}".as_bytes();
     let at = file
         .windows(needle.len())

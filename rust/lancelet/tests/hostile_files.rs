@@ -24,8 +24,6 @@ use common::*;
 use lancelet::format::metadata::decode_in_memory;
 use lancelet::io::BytesReader;
 use lancelet::{FileReader, FileVersion, WriterOptions};
-use object_store::ObjectStoreExt;
-use object_store::path::Path;
 
 #[global_allocator]
 static ALLOCATOR: Cap<System> = Cap::new(System, usize::MAX);
@@ -186,13 +184,7 @@ async fn sample_files() -> Vec<(String, Vec<u8>)> {
                 .with_data_cache_bytes(512)
                 .unwrap();
             let store = write(&schema, &batches, options).await;
-            let bytes = store
-                .get(&Path::from("test.lance"))
-                .await
-                .unwrap()
-                .bytes()
-                .await
-                .unwrap();
+            let bytes = written_bytes(&store).await;
             files.push((format!("{version} {name}"), bytes.to_vec()));
         }
     }
@@ -415,8 +407,7 @@ async fn large_file(version: FileVersion) -> Vec<u8> {
     let batches: Vec<_> = (0..4).map(|seed| batch_of(&schema, 50_000, seed)).collect();
     let options = WriterOptions::default().with_version(version);
     let store = write(&schema, &batches, options).await;
-    let object = store.get(&Path::from("test.lance")).await.unwrap();
-    object.bytes().await.unwrap().to_vec()
+    written_bytes(&store).await.to_vec()
 }
 
 #[test]

@@ -293,16 +293,7 @@ async fn pages_and_buffers_are_aligned_and_padded() {
     let (schema, batches) = source();
     let store = write(&schema, &batches, small_pages()).await;
     let reader = open(&store).await;
-    let bytes = {
-        use object_store::ObjectStoreExt;
-        store
-            .get(&Path::from("test.lance"))
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap()
-    };
+    let bytes = written_bytes(&store).await;
     for column in &reader.metadata().columns {
         for page in &column.pages {
             for buffer in &page.buffers {

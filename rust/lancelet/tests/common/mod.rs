@@ -500,6 +500,13 @@ pub async fn write(
     store
 }
 
+/// The bytes of the file written by [`write`].
+pub async fn written_bytes(store: &Arc<CountingStore>) -> bytes::Bytes {
+    use object_store::ObjectStoreExt;
+    let object = store.get(&Path::from("test.lance")).await.unwrap();
+    object.bytes().await.unwrap()
+}
+
 /// Opens the file written by [`write`].
 pub async fn open(store: &Arc<CountingStore>) -> FileReader {
     FileReader::open(store.clone(), &Path::from("test.lance"))

@@ -2,7 +2,7 @@
 //! arrays of the field's type.
 
 use arrow_array::{ArrayRef, make_array};
-use arrow_buffer::{BooleanBuffer, Buffer, NullBuffer};
+use arrow_buffer::{ArrowNativeType, BooleanBuffer, Buffer, NullBuffer};
 use arrow_data::{ArrayData, ArrayDataBuilder};
 use arrow_schema::DataType;
 use bytes::Bytes;
@@ -459,41 +459,39 @@ fn variable_data(
         .and_then(|count| count.checked_mul(width))
         .and_then(|len| offsets.get(..len))
         .ok_or_else(|| Error::corrupt("offsets buffer is shorter than its values"))?;
-    // One loop per width and type, so that each compiles to plain loads.
-    let offsets_buffer = match (width, large) {
-        (4, false) => Buffer::from_vec(
-            words
-                .chunks_exact(4)
-                .map(|w| i32::try_from(u32::from_le_bytes([w[0], w[1], w[2], w[3]])))
-                .collect::<std::result::Result<Vec<i32>, _>>()
-                .map_err(|_| Error::corrupt("offset too large for a 32-bit type"))?,
-        ),
-        (4, true) => Buffer::from_vec(
-            words
-                .chunks_exact(4)
-                .map(|w| i64::from(u32::from_le_bytes([w[0], w[1], w[2], w[3]])))
-                .collect::<Vec<i64>>(),
-        ),
-        (_, false) => Buffer::from_vec(
-            words
-                .chunks_exact(8)
-                .map(|w| i32::try_from(u64::from_le_bytes(eight(w))))
-                .collect::<std::result::Result<Vec<i32>, _>>()
-                .map_err(|_| Error::corrupt("offset too large for a 32-bit type"))?,
-        ),
-        (_, true) => Buffer::from_vec(
-            words
-                .chunks_exact(8)
-                .map(|w| i64::try_from(u64::from_le_bytes(eight(w))))
-                .collect::<std::result::Result<Vec<i64>, _>>()
-                .map_err(|_| Error::corrupt("offset too large"))?,
-        ),
+    let offsets_buffer = if large {
+        offsets_as::<i64>(words, width)?
+    } else {
+        offsets_as::<i32>(words, width)?
     };
     Ok(ArrayDataBuilder::new(data_type.clone())
         .len(num_values)
         .add_buffer(offsets_buffer)
         .add_buffer(Buffer::from(data))
         .build()?)
+}
+
+/// Little-endian offsets of `width` bytes (4 or 8) as an Arrow buffer of `O`; one loop per
+/// width and type, so that each compiles to plain loads.
+fn offsets_as<O: ArrowNativeType + TryFrom<u64>>(words: &[u8], width: usize) -> Result<Buffer> {
+    let values: std::result::Result<Vec<O>, _> = if width == 4 {
+        words
+            .chunks_exact(4)
+            .map(|w| O::try_from(u64::from(u32::from_le_bytes([w[0], w[1], w[2], w[3]]))))
+            .collect()
+    } else {
+        words
+            .chunks_exact(8)
+            .map(|w| O::try_from(u64::from_le_bytes(eight(w))))
+            .collect()
+    };
+    let values = values.map_err(|_| {
+        Error::corrupt(format!(
+            "offset too large for {}-bit offsets",
+            std::mem::size_of::<O>() * 8
+        ))
+    })?;
+    Ok(Buffer::from_vec(values))
 }
 
 /// The 8 bytes of a word cut by `chunks_exact(8)`.

@@ -7,7 +7,7 @@ use arrow_array::{ArrayRef, RecordBatch, RecordBatchReader, StructArray};
 use arrow_schema::{ArrowError, Field, SchemaRef};
 use futures::StreamExt;
 use lancelet::io::store_from_uri;
-use lancelet::reader::BatchStream;
+use lancelet::reader::{BatchStream, DEFAULT_READAHEAD_BYTES};
 use lancelet::{FileReader, Projection, Scan};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -134,8 +134,9 @@ impl PyFileReader {
         }
     }
 
-    /// Starts `scan`: `batch_readahead` batches are turned into a byte budget with the file's
-    /// average stored row size.
+    /// Starts `scan`: `batch_readahead` batches of the rows' estimated decoded size become
+    /// the readahead budget, capped at the Rust default (64 MiB) so that wide rows (vectors)
+    /// do not hold hundreds of megabytes ahead.
     fn results(
         &self,
         scan: Scan,
@@ -145,12 +146,9 @@ impl PyFileReader {
         if batch_size == 0 {
             return Err(PyValueError::new_err("batch_size must be at least 1"));
         }
-        let metadata = self.reader.metadata();
-        let stored: u64 = metadata.columns.iter().map(|c| c.size_bytes()).sum();
-        let row_bytes = stored.div_ceil(metadata.num_rows.max(1)).max(1);
-        let readahead = (batch_readahead.max(1) as u64)
-            .saturating_mul(batch_size as u64)
-            .saturating_mul(row_bytes);
+        let row_bytes = scan.decoded_bytes_per_row().map_err(to_py_err)?;
+        let wanted = batch_readahead.max(1) as f64 * batch_size as f64 * row_bytes;
+        let readahead = wanted.min(DEFAULT_READAHEAD_BYTES as f64) as u64;
         let scan = scan
             .with_batch_size(batch_size)
             .with_readahead_bytes(readahead);

@@ -224,9 +224,11 @@ impl LeafColumn {
         } else {
             split_counts(io.read_many(&second_ranges).await?, &second_counts)?
         };
+        // Each page's stored bytes are let go once it is decoded, so a chunk never holds all
+        // of its reads and all of its decoded pages at once.
         let mut parts = Vec::with_capacity(by_page.len());
-        for (((index, page_ranges), first), second) in by_page.iter().zip(&first).zip(&second) {
-            parts.push(page(*index)?.decode(page_ranges, first, second)?);
+        for (((index, page_ranges), first), second) in by_page.iter().zip(first).zip(second) {
+            parts.push(page(*index)?.decode(page_ranges, &first, &second)?);
         }
         if parts.is_empty() {
             return Err(Error::internal("no rows to read"));

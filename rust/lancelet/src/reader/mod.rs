@@ -24,7 +24,7 @@ use crate::io::{IoHints, ObjectStoreReader, RangeRead};
 
 pub use blocking::BlockingBatchReader;
 pub use projection::Projection;
-pub use scan::{BatchStream, RowSelection, Scan};
+pub use scan::{BatchStream, DEFAULT_BATCH_SIZE, DEFAULT_READAHEAD_BYTES, RowSelection, Scan};
 
 use fields::FieldReader;
 

@@ -110,8 +110,10 @@ impl Scan {
         self
     }
 
-    /// About how many bytes of decoded data may be read ahead of the consumer (default
-    /// 64 MiB). More readahead keeps more requests in flight at the cost of memory.
+    /// About how many bytes may be held ahead of the consumer (default 64 MiB): the stored
+    /// bytes of the chunks being read and decoded plus their decoded values. At least one
+    /// chunk (a multiple of the batch size) is always in flight. More readahead keeps more
+    /// requests in flight at the cost of memory.
     pub fn with_readahead_bytes(mut self, bytes: u64) -> Self {
         self.readahead_bytes = bytes;
         self
@@ -120,6 +122,14 @@ impl Scan {
     /// The schema of the batches the scan produces.
     pub fn schema(&self) -> Result<SchemaRef> {
         Ok(self.plan_fields()?.0)
+    }
+
+    /// Estimated decoded bytes of one row of the projected fields (from the stored sizes of
+    /// their columns; exact for fixed-width types). Useful to turn a number of batches into a
+    /// readahead budget.
+    pub fn decoded_bytes_per_row(&self) -> Result<f64> {
+        let (_, fields) = self.plan_fields()?;
+        Ok(decoded_bytes_per_row(&fields))
     }
 
     fn plan_fields(&self) -> Result<(SchemaRef, Arc<Vec<FieldReader>>)> {
@@ -155,19 +165,18 @@ impl Scan {
         let num_rows = self.reader.num_rows();
         let (schema, fields) = self.plan_fields()?;
         // Chunks are sized by their decoded bytes, so that the chunks in flight stay near the
-        // readahead budget and there are several of them to spread over the cores.
-        let decoded_per_row = fields
-            .iter()
-            .map(FieldReader::decoded_bytes_per_value)
-            .sum::<f64>()
-            .max(1.0);
+        // readahead budget and there are several of them to spread over the cores. While a
+        // chunk decodes it holds both its stored bytes and its decoded values, so the number
+        // in flight counts both.
+        let decoded_per_row = decoded_bytes_per_row(&fields);
+        let stored_per_row: f64 = fields.iter().map(FieldReader::bytes_per_value).sum();
         let target_chunk_bytes = (self.readahead_bytes / 4).clamp(256 * 1024, 16 * 1024 * 1024);
         let chunk_rows = ((target_chunk_bytes as f64 / decoded_per_row) as usize)
             .max(1)
             .div_ceil(self.batch_size)
             .saturating_mul(self.batch_size);
-        let chunk_bytes = (chunk_rows as f64 * decoded_per_row).max(1.0);
-        let in_flight = ((self.readahead_bytes as f64 / chunk_bytes) as usize).clamp(1, 64);
+        let chunk_working_bytes = (chunk_rows as f64 * (decoded_per_row + stored_per_row)).max(1.0);
+        let in_flight = ((self.readahead_bytes as f64 / chunk_working_bytes) as usize).clamp(1, 64);
 
         let chunks = match self.rows {
             RowSelection::All => chunk_ranges(std::slice::from_ref(&(0..num_rows)), chunk_rows),
@@ -207,6 +216,15 @@ impl Scan {
     pub fn into_blocking(self) -> Result<BlockingBatchReader> {
         BlockingBatchReader::new(self)
     }
+}
+
+/// Estimated decoded bytes of one row of `fields` (at least 1).
+fn decoded_bytes_per_row(fields: &[FieldReader]) -> f64 {
+    fields
+        .iter()
+        .map(FieldReader::decoded_bytes_per_value)
+        .sum::<f64>()
+        .max(1.0)
 }
 
 /// Starts reading one chunk: every projected field is read and decoded by a task of its own,

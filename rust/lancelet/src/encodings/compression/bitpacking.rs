@@ -11,8 +11,6 @@
 //! raw T-bit words. A reader tells which from the buffer length (raw exactly when the buffer has
 //! `full_blocks · 1024·W/T + tail` words).
 
-use bytes::Bytes;
-
 use crate::encodings::compression::block::DataBlock;
 use crate::encodings::compression::fastlanes::{self, BLOCK, Word, packed_words, words_from_le};
 use crate::error::{Error, Result};
@@ -33,12 +31,7 @@ fn to_bytes<T: Word>(words: &[T]) -> Vec<u8> {
 
 fn fixed<T: Word>(values: Vec<T>) -> DataBlock {
     let num_values = values.len();
-    // On little-endian machines the words already are their little-endian bytes.
-    let data = if cfg!(target_endian = "little") {
-        crate::encodings::buffers::to_bytes(arrow_buffer::Buffer::from_vec(values))
-    } else {
-        Bytes::from(to_bytes(&values))
-    };
+    let data = fastlanes::into_le_bytes(values);
     DataBlock::Fixed {
         data,
         bits_per_value: T::BITS as u64,

@@ -1,12 +1,13 @@
 //! [`DataBlock`]: values as the compressive encodings produce them, before they become Arrow
 //! arrays of the field's type.
 
-use arrow_array::{ArrayRef, make_array};
-use arrow_buffer::{ArrowNativeType, BooleanBuffer, Buffer, NullBuffer};
+use arrow_array::{ArrayRef, UInt32Array, make_array};
+use arrow_buffer::{ArrowNativeType, BooleanBuffer, Buffer, NullBuffer, ScalarBuffer};
 use arrow_data::{ArrayData, ArrayDataBuilder};
 use arrow_schema::DataType;
 use bytes::Bytes;
 
+use crate::encodings::compression::fastlanes::{Word, into_le_bytes};
 use crate::error::{Error, Result};
 
 /// Decoded values.
@@ -132,66 +133,11 @@ impl DataBlock {
                     Err(Error::not_supported(format!("joining {bits}-bit values")))
                 }
             }
-            DataBlock::Variable { offset_bits, .. } => {
-                let bits = *offset_bits;
-                let width = (bits / 8) as usize;
-                let mut offsets = Vec::with_capacity((num_values + 1) * width);
-                let mut data = Vec::new();
-                let push = |offsets: &mut Vec<u8>, value: u64| {
-                    if width == 4 {
-                        offsets.extend_from_slice(&(value as u32).to_le_bytes());
-                    } else {
-                        offsets.extend_from_slice(&value.to_le_bytes());
-                    }
-                };
-                push(&mut offsets, 0);
-                for block in &all {
-                    let DataBlock::Variable {
-                        offsets: part_offsets,
-                        offset_bits,
-                        data: part,
-                        num_values,
-                    } = block
-                    else {
-                        return Err(Error::corrupt("chunks of one page have different shapes"));
-                    };
-                    if *offset_bits != bits {
-                        return Err(Error::corrupt(
-                            "chunks of one page have different offset widths",
-                        ));
-                    }
-                    let read = |i: usize| -> Result<usize> {
-                        let word = part_offsets
-                            .get(i * width..(i + 1) * width)
-                            .ok_or_else(|| Error::corrupt("short offsets"))?;
-                        let mut full = [0u8; 8];
-                        full[..width].copy_from_slice(word);
-                        usize::try_from(u64::from_le_bytes(full))
-                            .map_err(|_| Error::corrupt("offset"))
-                    };
-                    let start = read(0)?;
-                    for i in 1..=*num_values {
-                        let end = read(i)?;
-                        if end < start || end > part.len() {
-                            return Err(Error::corrupt("variable-width offsets out of range"));
-                        }
-                        push(&mut offsets, (data.len() + end - start) as u64);
-                    }
-                    let end = read(*num_values)?;
-                    data.extend_from_slice(&part[start..end]);
-                    if width == 4 && data.len() > u32::MAX as usize {
-                        return Err(Error::not_supported(
-                            "more than 4 GiB of values in one read",
-                        ));
-                    }
-                }
-                Ok(DataBlock::Variable {
-                    offsets: Bytes::from(offsets),
-                    offset_bits: bits,
-                    data: Bytes::from(data),
-                    num_values,
-                })
-            }
+            DataBlock::Variable { offset_bits, .. } => match offset_bits {
+                32 => concat_variable::<u32>(&all, num_values),
+                64 => concat_variable::<u64>(&all, num_values),
+                other => Err(Error::corrupt(format!("{other}-bit offsets"))),
+            },
             DataBlock::FixedSizeList { dimension, .. } => {
                 let dimension = *dimension;
                 let mut items = Vec::with_capacity(all.len());
@@ -271,9 +217,41 @@ impl DataBlock {
     }
 
     /// The values as dictionary indices (unsigned; values beyond u32 become `u32::MAX`, which
-    /// no dictionary holds, so the lookup reports them).
-    pub fn to_indices(&self) -> Result<Vec<u32>> {
-        self.map_unsigned(|value| u32::try_from(value).unwrap_or(u32::MAX))
+    /// no dictionary holds, so the lookup reports them). 32-bit values on a little-endian
+    /// machine are used without a copy; narrower ones are widened in one pass.
+    pub fn to_indices(&self) -> Result<UInt32Array> {
+        let DataBlock::Fixed {
+            data,
+            bits_per_value,
+            num_values,
+        } = self
+        else {
+            return Err(Error::corrupt("expected fixed-width values"));
+        };
+        let words = (*bits_per_value / 8)
+            .try_into()
+            .ok()
+            .and_then(|width: usize| num_values.checked_mul(width))
+            .and_then(|len| data.get(..len))
+            .ok_or_else(|| Error::corrupt("fixed-width buffer is shorter than its values"))?;
+        let widened: Vec<u32> = match bits_per_value {
+            32 if cfg!(target_endian = "little")
+                && words.as_ptr().align_offset(std::mem::align_of::<u32>()) == 0 =>
+            {
+                let buffer = Buffer::from(data.slice_ref(words));
+                return Ok(UInt32Array::new(
+                    ScalarBuffer::new(buffer, 0, *num_values),
+                    None,
+                ));
+            }
+            8 => words.iter().map(|&b| u32::from(b)).collect(),
+            16 => words
+                .chunks_exact(2)
+                .map(|w| u32::from(u16::from_le_bytes([w[0], w[1]])))
+                .collect(),
+            _ => self.map_unsigned(|value| u32::try_from(value).unwrap_or(u32::MAX))?,
+        };
+        Ok(widened.into())
     }
 
     /// Reads 8-, 16-, 32- or 64-bit unsigned values and converts each with `convert`.
@@ -469,6 +447,70 @@ fn variable_data(
         .add_buffer(offsets_buffer)
         .add_buffer(Buffer::from(data))
         .build()?)
+}
+
+/// Joins variable-width blocks whose offsets are words of `W`: the offsets are rebased onto
+/// one data buffer, which is allocated once at its final size.
+fn concat_variable<W: Word>(all: &[DataBlock], num_values: usize) -> Result<DataBlock> {
+    let width = W::BITS / 8;
+    // Each block's offsets and the span of its data they cover.
+    let mut pieces = Vec::with_capacity(all.len());
+    let mut total_bytes = 0usize;
+    for block in all {
+        let DataBlock::Variable {
+            offsets,
+            offset_bits,
+            data,
+            num_values,
+        } = block
+        else {
+            return Err(Error::corrupt("chunks of one page have different shapes"));
+        };
+        if *offset_bits as usize != W::BITS {
+            return Err(Error::corrupt(
+                "chunks of one page have different offset widths",
+            ));
+        }
+        let words = num_values
+            .checked_add(1)
+            .and_then(|n| n.checked_mul(width))
+            .and_then(|len| offsets.get(..len))
+            .ok_or_else(|| Error::corrupt("short offsets"))?;
+        let first = W::from_le(&words[..width]).to_u64();
+        let last = W::from_le(&words[words.len() - width..]).to_u64();
+        if first > last || last > data.len() as u64 {
+            return Err(Error::corrupt("variable-width offsets out of range"));
+        }
+        total_bytes += (last - first) as usize;
+        pieces.push((words, data, first, last));
+    }
+    if W::BITS == 32 && total_bytes > u32::MAX as usize {
+        return Err(Error::not_supported(
+            "more than 4 GiB of values in one read",
+        ));
+    }
+    let mut offsets: Vec<W> = Vec::with_capacity(num_values + 1);
+    let mut data = Vec::with_capacity(total_bytes);
+    offsets.push(W::from_u64(0));
+    for (words, part, first, last) in pieces {
+        let base = data.len() as u64;
+        let mut previous = first;
+        for word in words[width..].chunks_exact(width) {
+            let end = W::from_le(word).to_u64();
+            if end < previous || end > last {
+                return Err(Error::corrupt("variable-width offsets out of range"));
+            }
+            offsets.push(W::from_u64(base + end - first));
+            previous = end;
+        }
+        data.extend_from_slice(&part[first as usize..last as usize]);
+    }
+    Ok(DataBlock::Variable {
+        offsets: into_le_bytes(offsets),
+        offset_bits: W::BITS as u32,
+        data: Bytes::from(data),
+        num_values,
+    })
 }
 
 /// Little-endian offsets of `width` bytes (4 or 8) as an Arrow buffer of `O`; one loop per

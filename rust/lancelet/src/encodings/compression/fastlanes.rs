@@ -132,6 +132,20 @@ pub fn unpack<T: Word>(packed: &[T], width: usize, out: &mut [T; BLOCK]) {
     }
 }
 
+/// The words as little-endian bytes; on little-endian machines they already are, so the
+/// vector is handed over without a copy.
+pub fn into_le_bytes<T: Word>(words: Vec<T>) -> bytes::Bytes {
+    if cfg!(target_endian = "little") {
+        crate::encodings::buffers::to_bytes(arrow_buffer::Buffer::from_vec(words))
+    } else {
+        let mut out = Vec::with_capacity(words.len() * T::BITS / 8);
+        for word in words {
+            word.write_le(&mut out);
+        }
+        bytes::Bytes::from(out)
+    }
+}
+
 /// Reads packed little-endian words from bytes (`bytes.len()` must be a multiple of T/8).
 pub fn words_from_le<T: Word>(bytes: &[u8]) -> Vec<T> {
     bytes.chunks_exact(T::BITS / 8).map(T::from_le).collect()

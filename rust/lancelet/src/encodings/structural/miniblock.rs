@@ -418,7 +418,7 @@ impl MiniBlockPage {
                 None => values.into_array(&self.ctx.leaf_type)?,
             },
             // Looked up in `decode`, after the rows are selected.
-            Some(_) => Arc::new(UInt32Array::from(values.to_indices()?)),
+            Some(_) => Arc::new(values.to_indices()?),
         };
         leaf_levels(&self.ctx, rep, def, values, num_entries)
     }

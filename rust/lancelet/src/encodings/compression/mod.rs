@@ -8,6 +8,7 @@ pub mod encode;
 pub mod fastlanes;
 pub mod fsl;
 pub mod fsst;
+pub mod joiner;
 pub mod rle;
 pub mod variable;
 

@@ -23,6 +23,7 @@ use bytes::Bytes;
 
 use crate::encodings::compression::DataBlock;
 use crate::encodings::compression::decode;
+use crate::encodings::compression::joiner::BlockJoiner;
 use crate::encodings::structural::page::{PageContext, RowIndex, leaf_levels};
 use crate::encodings::structural::repdef::LeafLevels;
 use crate::error::{Error, Result};
@@ -369,11 +370,8 @@ impl MiniBlockPage {
                 group_end += 1;
             }
             let at = needed.partition_point(|&c| c < first);
-            let decoded: Vec<DecodedChunk> = (first..=last)
-                .zip(fetched.get(at..).unwrap_or_default())
-                .map(|(c, bytes)| self.decode_chunk(bytes.clone(), meta.chunks[c].num_values))
-                .collect::<Result<_>>()?;
-            let levels = self.join_chunks(decoded, meta)?;
+            let chunks = (first..=last).zip(fetched.get(at..).unwrap_or_default());
+            let levels = self.decode_chunks(chunks, meta)?;
             let index = RowIndex::new(&levels, &self.ctx);
             let base = meta.first_row[first];
             for range in &ranges[group_start..group_end] {
@@ -397,21 +395,35 @@ impl MiniBlockPage {
         Ok(levels)
     }
 
-    fn join_chunks(&self, chunks: Vec<DecodedChunk>, meta: &Meta) -> Result<LeafLevels> {
-        let num_entries: usize = chunks.iter().map(|c| c.num_entries).sum();
-        let rep = self.ctx.has_rep().then(|| {
-            chunks
-                .iter()
-                .flat_map(|c| c.rep.iter().copied())
-                .collect::<Vec<u16>>()
-        });
-        let def = self.layout.def_compression.is_some().then(|| {
-            chunks
-                .iter()
-                .flat_map(|c| c.def.iter().copied())
-                .collect::<Vec<u16>>()
-        });
-        let values = DataBlock::concat(chunks.into_iter().map(|c| c.values).collect())?;
+    /// Decodes consecutive chunks (index and bytes) and joins their levels and values; each
+    /// chunk is joined as soon as it is decoded.
+    fn decode_chunks<'a>(
+        &self,
+        chunks: impl Iterator<Item = (usize, &'a Bytes)>,
+        meta: &Meta,
+    ) -> Result<LeafLevels> {
+        let has_rep = self.ctx.has_rep();
+        let has_def = self.layout.def_compression.is_some();
+        let chunks: Vec<(usize, &Bytes)> = chunks.collect();
+        let expected_values = chunks.iter().map(|&(c, _)| meta.chunks[c].num_values).sum();
+        let mut rep = Vec::new();
+        let mut def = Vec::new();
+        let mut num_entries = 0;
+        let mut joiner = BlockJoiner::new(expected_values);
+        for (c, bytes) in chunks {
+            let chunk = self.decode_chunk(bytes.clone(), meta.chunks[c].num_values)?;
+            if has_rep {
+                rep.extend_from_slice(&chunk.rep);
+            }
+            if has_def {
+                def.extend_from_slice(&chunk.def);
+            }
+            num_entries += chunk.num_entries;
+            joiner.push(chunk.values)?;
+        }
+        let rep = has_rep.then_some(rep);
+        let def = has_def.then_some(def);
+        let values = joiner.finish()?;
         let values: ArrayRef = match &meta.dictionary {
             None => match checked_later(&self.ctx.leaf_type, meta) {
                 Some(_) => values.into_array(&unchecked_type(&self.ctx.leaf_type))?,

@@ -24,6 +24,7 @@ use bytes::Bytes;
 use crate::encodings::compression::DataBlock;
 use crate::encodings::compression::decode;
 use crate::encodings::compression::joiner::BlockJoiner;
+use crate::encodings::structural::dictionary::dictionary_values;
 use crate::encodings::structural::page::{PageContext, RowIndex, leaf_levels};
 use crate::encodings::structural::repdef::LeafLevels;
 use crate::error::{Error, Result};
@@ -591,68 +592,6 @@ fn rows_from_rep_index(index: &[u8], count: usize) -> Result<(Vec<u64>, Vec<u64>
         ));
     }
     Ok((first_row, starting, trailer))
-}
-
-/// Looks up dictionary items by index (for a dictionary-typed field, builds the dictionary
-/// array instead).
-pub fn dictionary_values(
-    leaf_type: &DataType,
-    dictionary: &ArrayRef,
-    indices: &UInt32Array,
-) -> Result<ArrayRef> {
-    let items = dictionary.len();
-    if let Some(bad) = indices.values().iter().find(|&&i| i as usize >= items) {
-        return Err(Error::corrupt(format!(
-            "dictionary index {bad} is out of range for {items} items"
-        )));
-    }
-    match leaf_type {
-        DataType::Dictionary(key, _) => {
-            let keys = arrow_cast_keys(indices, key)?;
-            let data = keys
-                .to_data()
-                .into_builder()
-                .data_type(leaf_type.clone())
-                .child_data(vec![dictionary.to_data()])
-                .build()?;
-            Ok(arrow_array::make_array(data))
-        }
-        _ => Ok(arrow_select::take::take(
-            dictionary.as_ref(),
-            indices,
-            None,
-        )?),
-    }
-}
-
-fn arrow_cast_keys(keys: &UInt32Array, key: &DataType) -> Result<ArrayRef> {
-    use arrow_array::types::*;
-    use std::sync::Arc;
-    let fits = |max: u64| keys.values().iter().all(|&k| u64::from(k) <= max);
-    let array: ArrayRef = match key {
-        DataType::Int8 if fits(i8::MAX as u64) => Arc::new(keys.unary::<_, Int8Type>(|k| k as i8)),
-        DataType::Int16 if fits(i16::MAX as u64) => {
-            Arc::new(keys.unary::<_, Int16Type>(|k| k as i16))
-        }
-        DataType::Int32 if fits(i32::MAX as u64) => {
-            Arc::new(keys.unary::<_, Int32Type>(|k| k as i32))
-        }
-        DataType::Int64 => Arc::new(keys.unary::<_, Int64Type>(i64::from)),
-        DataType::UInt8 if fits(u8::MAX as u64) => {
-            Arc::new(keys.unary::<_, UInt8Type>(|k| k as u8))
-        }
-        DataType::UInt16 if fits(u16::MAX as u64) => {
-            Arc::new(keys.unary::<_, UInt16Type>(|k| k as u16))
-        }
-        DataType::UInt32 => Arc::new(keys.clone()),
-        DataType::UInt64 => Arc::new(keys.unary::<_, UInt64Type>(u64::from)),
-        other => {
-            return Err(Error::corrupt(format!(
-                "dictionary indices do not fit the key type {other}"
-            )));
-        }
-    };
-    Ok(array)
 }
 
 /// The text type of a page whose values are decoded as binary and checked as UTF-8 only once

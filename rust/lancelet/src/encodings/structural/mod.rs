@@ -4,6 +4,7 @@
 pub mod blob;
 pub mod constant;
 pub mod constant_encode;
+pub mod dictionary;
 pub mod fullzip;
 pub mod fullzip_encode;
 pub mod miniblock;

@@ -25,11 +25,14 @@ pub struct IoHints {
     /// Ranges handed to the store in one `get_ranges` call (1: one `get_range` each). Local
     /// files read many ranges from one open file this way.
     pub ranges_per_call: usize,
+    /// A call takes no more ranges once it holds this many bytes, so that large reads are
+    /// spread over concurrent calls (and, for local files, over the cores copying them).
+    pub bytes_per_call: u64,
 }
 
 impl IoHints {
     /// Hints for local disks and memory: small tail read, 4 KiB merge gap, 8 calls at once of
-    /// up to 32 ranges each.
+    /// up to 32 ranges or 2 MiB each.
     pub const LOCAL: IoHints = IoHints {
         tail_read_bytes: 4 * 1024,
         coalesce: CoalesceOptions {
@@ -38,6 +41,7 @@ impl IoHints {
         },
         max_concurrency: 8,
         ranges_per_call: 32,
+        bytes_per_call: 2 * 1024 * 1024,
     };
 
     /// Hints for remote object stores: 64 KiB tail read and merge gap, 32 single-range
@@ -50,6 +54,7 @@ impl IoHints {
         },
         max_concurrency: 32,
         ranges_per_call: 1,
+        bytes_per_call: 0,
     };
 
     /// The hints that suit a store, judged by its name (`LocalFileSystem`, `InMemory`, ...).
@@ -178,7 +183,7 @@ impl RangeRead for ObjectStoreReader {
     async fn read_requests(&self, requests: &[Range<u64>]) -> Result<Vec<Bytes>> {
         let concurrency = self.hints.max_concurrency.max(1);
         let per_call = self.hints.ranges_per_call.max(1);
-        let groups: Vec<Vec<Range<u64>>> = requests.chunks(per_call).map(<[_]>::to_vec).collect();
+        let groups = group_requests(requests, per_call, self.hints.bytes_per_call);
         let groups: Vec<Vec<Bytes>> = futures::stream::iter(groups)
             .map(|group| {
                 let store = self.store.clone();
@@ -215,6 +220,30 @@ impl RangeRead for ObjectStoreReader {
             .await?;
         Ok(groups.into_iter().flatten().collect())
     }
+}
+
+/// Cuts requests into calls of at most `per_call` ranges, a call taking no more ranges once
+/// it holds `bytes_per_call` bytes.
+fn group_requests(
+    requests: &[Range<u64>],
+    per_call: usize,
+    bytes_per_call: u64,
+) -> Vec<Vec<Range<u64>>> {
+    let mut groups: Vec<Vec<Range<u64>>> = Vec::new();
+    let mut current: Vec<Range<u64>> = Vec::new();
+    let mut current_bytes = 0u64;
+    for range in requests {
+        if !current.is_empty() && (current.len() >= per_call || current_bytes >= bytes_per_call) {
+            groups.push(std::mem::take(&mut current));
+            current_bytes = 0;
+        }
+        current_bytes += range.end - range.start;
+        current.push(range.clone());
+    }
+    if !current.is_empty() {
+        groups.push(current);
+    }
+    groups
 }
 
 /// Reads a file held in memory.
@@ -258,5 +287,30 @@ impl RangeRead for BytesReader {
                 Ok(self.bytes.slice(start..end))
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sizes(groups: &[Vec<Range<u64>>]) -> Vec<usize> {
+        groups.iter().map(Vec::len).collect()
+    }
+
+    #[test]
+    fn calls_hold_at_most_the_ranges_per_call() {
+        let requests: Vec<Range<u64>> = (0..5).map(|i| i * 10..i * 10 + 1).collect();
+        assert_eq!(sizes(&group_requests(&requests, 2, u64::MAX)), [2, 2, 1]);
+        assert_eq!(sizes(&group_requests(&requests, 1, u64::MAX)), [1; 5]);
+    }
+
+    #[test]
+    fn large_ranges_go_to_calls_of_their_own() {
+        let requests = vec![0..100, 100..101, 200..400, 400..401, 500..501];
+        // A call closes once it holds 100 bytes: the big ranges end their calls.
+        assert_eq!(sizes(&group_requests(&requests, 32, 100)), [1, 2, 2]);
+        let flat: Vec<Range<u64>> = group_requests(&requests, 32, 100).concat();
+        assert_eq!(flat, requests);
     }
 }

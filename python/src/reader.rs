@@ -19,6 +19,9 @@ use crate::errors::to_py_err;
 use crate::metadata::PyFileMetadata;
 use crate::runtime::{run, runtime};
 
+/// Batches read ahead when `batch_readahead` is not given (as in pylance).
+const DEFAULT_BATCH_READAHEAD: usize = 16;
+
 /// Reads one Lance file (any version from 2.0 to 2.2), optionally only some columns.
 #[pyclass(module = "lancelet", name = "FileReader", frozen)]
 pub struct PyFileReader {
@@ -49,19 +52,23 @@ impl PyFileReader {
     }
 
     /// Reads every row.
-    #[pyo3(signature = (*, batch_size=1024, batch_readahead=16))]
-    fn read_all(&self, batch_size: usize, batch_readahead: usize) -> PyResult<PyReaderResults> {
+    #[pyo3(signature = (*, batch_size=1024, batch_readahead=None))]
+    fn read_all(
+        &self,
+        batch_size: usize,
+        batch_readahead: Option<usize>,
+    ) -> PyResult<PyReaderResults> {
         self.results(self.scan(), batch_size, batch_readahead)
     }
 
     /// Reads `num_rows` rows starting at row `start`.
-    #[pyo3(signature = (start, num_rows, *, batch_size=1024, batch_readahead=16))]
+    #[pyo3(signature = (start, num_rows, *, batch_size=1024, batch_readahead=None))]
     fn read_range(
         &self,
         start: u64,
         num_rows: u64,
         batch_size: usize,
-        batch_readahead: usize,
+        batch_readahead: Option<usize>,
     ) -> PyResult<PyReaderResults> {
         let end = start
             .checked_add(num_rows)
@@ -74,12 +81,12 @@ impl PyFileReader {
     }
 
     /// Reads the rows at `indices`, in the order given (repeats allowed).
-    #[pyo3(signature = (indices, *, batch_size=1024, batch_readahead=16))]
+    #[pyo3(signature = (indices, *, batch_size=1024, batch_readahead=None))]
     fn take_rows(
         &self,
         indices: &Bound<'_, PyAny>,
         batch_size: usize,
-        batch_readahead: usize,
+        batch_readahead: Option<usize>,
     ) -> PyResult<PyReaderResults> {
         let indices = row_indices(indices)?;
         self.results(self.scan().with_take(indices), batch_size, batch_readahead)
@@ -135,20 +142,23 @@ impl PyFileReader {
     }
 
     /// Starts `scan`: `batch_readahead` batches of the rows' estimated decoded size become
-    /// the readahead budget, capped at the Rust default (64 MiB) so that wide rows (vectors)
-    /// do not hold hundreds of megabytes ahead.
+    /// the readahead budget. Without it, 16 batches (as in pylance) but at most the Rust
+    /// default of 64 MiB, so that wide rows (vectors) do not hold hundreds of megabytes ahead.
     fn results(
         &self,
         scan: Scan,
         batch_size: usize,
-        batch_readahead: usize,
+        batch_readahead: Option<usize>,
     ) -> PyResult<PyReaderResults> {
         if batch_size == 0 {
             return Err(PyValueError::new_err("batch_size must be at least 1"));
         }
         let row_bytes = scan.decoded_bytes_per_row().map_err(to_py_err)?;
-        let wanted = batch_readahead.max(1) as f64 * batch_size as f64 * row_bytes;
-        let readahead = wanted.min(DEFAULT_READAHEAD_BYTES as f64) as u64;
+        let batches = |n: usize| n.max(1) as f64 * batch_size as f64 * row_bytes;
+        let readahead = match batch_readahead {
+            Some(n) => batches(n),
+            None => batches(DEFAULT_BATCH_READAHEAD).min(DEFAULT_READAHEAD_BYTES as f64),
+        } as u64;
         let scan = scan
             .with_batch_size(batch_size)
             .with_readahead_bytes(readahead);

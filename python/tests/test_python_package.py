@@ -412,6 +412,20 @@ def test_selections_on_lancelet_file(lancelet_file):
     assert_tables_equal(ours.take_rows(shuffled).to_table(), projected.take(pa.array(shuffled)))
 
 
+
+@pytest.mark.parametrize("readahead", [None, 0, 1, 64])
+def test_batch_readahead_changes_nothing_but_speed(lancelet_file, readahead):
+    """Any readahead (default, the minimum, one batch, many) reads the same rows."""
+    path, table = lancelet_file
+    reader = lancelet.FileReader(path)
+    kwargs = {} if readahead is None else {"batch_readahead": readahead}
+    assert_tables_equal(reader.read_all(batch_size=333, **kwargs).to_table(), table)
+    n = table.num_rows
+    ranged = reader.read_range(5, n - 10, batch_size=333, **kwargs).to_table()
+    assert_tables_equal(ranged, table.slice(5, n - 10))
+    rows = [n - 1, 3, 3, n // 2]
+    assert_tables_equal(reader.take_rows(rows, **kwargs).to_table(), table.take(pa.array(rows)))
+
 # ---------------------------------------------------------------------------
 # 4. Arrow input forms
 # ---------------------------------------------------------------------------

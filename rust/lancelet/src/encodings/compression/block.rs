@@ -234,16 +234,18 @@ impl DataBlock {
             .and_then(|width: usize| num_values.checked_mul(width))
             .and_then(|len| data.get(..len))
             .ok_or_else(|| Error::corrupt("fixed-width buffer is shorter than its values"))?;
-        let widened: Vec<u32> = match bits_per_value {
-            32 if cfg!(target_endian = "little")
-                && words.as_ptr().align_offset(std::mem::align_of::<u32>()) == 0 =>
-            {
-                let buffer = Buffer::from(data.slice_ref(words));
+        if *bits_per_value == 32 && cfg!(target_endian = "little") {
+            // Arrow panics on a misaligned buffer, so the pointer is checked on the buffer
+            // itself (an empty slice, for one, is not a pointer into `data`).
+            let buffer = Buffer::from(data.slice_ref(words));
+            if buffer.as_ptr().align_offset(std::mem::align_of::<u32>()) == 0 {
                 return Ok(UInt32Array::new(
                     ScalarBuffer::new(buffer, 0, *num_values),
                     None,
                 ));
             }
+        }
+        let widened: Vec<u32> = match bits_per_value {
             8 => words.iter().map(|&b| u32::from(b)).collect(),
             16 => words
                 .chunks_exact(2)
@@ -541,4 +543,51 @@ fn eight(word: &[u8]) -> [u8; 8] {
     let mut bytes = [0u8; 8];
     bytes.copy_from_slice(word);
     bytes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixed(data: Bytes, bits_per_value: u64, num_values: usize) -> DataBlock {
+        DataBlock::Fixed {
+            data,
+            bits_per_value,
+            num_values,
+        }
+    }
+
+    #[test]
+    fn indices_of_every_width_and_alignment() {
+        let words: Vec<u8> = [7u32, 0, 65_536]
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .collect();
+        let aligned = fixed(Bytes::from(words.clone()), 32, 3);
+        assert_eq!(aligned.to_indices().unwrap().values(), &[7, 0, 65_536]);
+        // The same words one byte into a buffer: copied rather than reinterpreted.
+        let mut shifted = vec![0u8];
+        shifted.extend_from_slice(&words);
+        let misaligned = fixed(Bytes::from(shifted).slice(1..), 32, 3);
+        assert_eq!(misaligned.to_indices().unwrap().values(), &[7, 0, 65_536]);
+        let bytes = fixed(Bytes::from(vec![1u8, 255]), 8, 2);
+        assert_eq!(bytes.to_indices().unwrap().values(), &[1, 255]);
+        let halves = fixed(Bytes::from(vec![1u8, 1, 0, 0]), 16, 2);
+        assert_eq!(halves.to_indices().unwrap().values(), &[257, 0]);
+        let wide = fixed(Bytes::from(u64::MAX.to_le_bytes().to_vec()), 64, 1);
+        assert_eq!(wide.to_indices().unwrap().values(), &[u32::MAX]);
+    }
+
+    #[test]
+    fn no_indices_from_an_empty_block() {
+        for data in [Bytes::new(), Bytes::from(vec![0u8; 9]).slice(1..1)] {
+            assert!(fixed(data, 32, 0).to_indices().unwrap().is_empty());
+        }
+    }
+
+    #[test]
+    fn indices_beyond_the_buffer_are_corrupt() {
+        let short = fixed(Bytes::from(vec![0u8; 7]), 32, 2);
+        assert!(matches!(short.to_indices(), Err(Error::Corrupt { .. })));
+    }
 }

@@ -224,8 +224,8 @@ impl LeafColumn {
         } else {
             split_counts(io.read_many(&second_ranges).await?, &second_counts)?
         };
-        // Each page's stored bytes are let go once it is decoded, so a chunk never holds all
-        // of its reads and all of its decoded pages at once.
+        // Each page's reads are let go as soon as the page is decoded (unless its values are
+        // the read itself, without a copy), not only once every page is.
         let mut parts = Vec::with_capacity(by_page.len());
         for (((index, page_ranges), first), second) in by_page.iter().zip(first).zip(second) {
             parts.push(page(*index)?.decode(page_ranges, &first, &second)?);

@@ -218,46 +218,28 @@ impl DataBlock {
 
     /// The values as dictionary indices (unsigned; values beyond u32 become `u32::MAX`, which
     /// no dictionary holds, so the lookup reports them). 32-bit values on a little-endian
-    /// machine are used without a copy; narrower ones are widened in one pass.
+    /// machine are used without a copy; others are converted in one pass.
     pub fn to_indices(&self) -> Result<UInt32Array> {
-        let DataBlock::Fixed {
-            data,
-            bits_per_value,
-            num_values,
-        } = self
-        else {
-            return Err(Error::corrupt("expected fixed-width values"));
-        };
-        let words = (*bits_per_value / 8)
-            .try_into()
-            .ok()
-            .and_then(|width: usize| num_values.checked_mul(width))
-            .and_then(|len| data.get(..len))
-            .ok_or_else(|| Error::corrupt("fixed-width buffer is shorter than its values"))?;
-        if *bits_per_value == 32 && cfg!(target_endian = "little") {
+        let (data, words, width) = self.unsigned_words()?;
+        if width == 4 && cfg!(target_endian = "little") {
             // Arrow panics on a misaligned buffer, so the pointer is checked on the buffer
             // itself (an empty slice, for one, is not a pointer into `data`).
             let buffer = Buffer::from(data.slice_ref(words));
             if buffer.as_ptr().align_offset(std::mem::align_of::<u32>()) == 0 {
                 return Ok(UInt32Array::new(
-                    ScalarBuffer::new(buffer, 0, *num_values),
+                    ScalarBuffer::new(buffer, 0, words.len() / 4),
                     None,
                 ));
             }
         }
-        let widened: Vec<u32> = match bits_per_value {
-            8 => words.iter().map(|&b| u32::from(b)).collect(),
-            16 => words
-                .chunks_exact(2)
-                .map(|w| u32::from(u16::from_le_bytes([w[0], w[1]])))
-                .collect(),
-            _ => self.map_unsigned(|value| u32::try_from(value).unwrap_or(u32::MAX))?,
-        };
-        Ok(widened.into())
+        Ok(self
+            .map_unsigned(|value| u32::try_from(value).unwrap_or(u32::MAX))?
+            .into())
     }
 
-    /// Reads 8-, 16-, 32- or 64-bit unsigned values and converts each with `convert`.
-    fn map_unsigned<T>(&self, convert: impl Fn(u64) -> T) -> Result<Vec<T>> {
+    /// The block's buffer, the bytes of its 8-, 16-, 32- or 64-bit values, and their width in
+    /// bytes.
+    fn unsigned_words(&self) -> Result<(&Bytes, &[u8], usize)> {
         let DataBlock::Fixed {
             data,
             bits_per_value,
@@ -270,10 +252,16 @@ impl DataBlock {
             8 | 16 | 32 | 64 => (*bits_per_value / 8) as usize,
             other => return Err(Error::corrupt(format!("{other}-bit integers"))),
         };
-        let data = num_values
+        let words = num_values
             .checked_mul(width)
             .and_then(|len| data.get(..len))
             .ok_or_else(|| Error::corrupt("fixed-width buffer is shorter than its values"))?;
+        Ok((data, words, width))
+    }
+
+    /// Reads 8-, 16-, 32- or 64-bit unsigned values and converts each with `convert`.
+    fn map_unsigned<T>(&self, convert: impl Fn(u64) -> T) -> Result<Vec<T>> {
+        let (_, data, width) = self.unsigned_words()?;
         // One loop per width, so that each compiles to plain (vectorized) loads.
         Ok(match width {
             1 => data.iter().map(|&b| convert(u64::from(b))).collect(),

@@ -6,7 +6,6 @@ use std::sync::{Arc, Mutex};
 use arrow_array::{ArrayRef, RecordBatch, RecordBatchReader, StructArray};
 use arrow_schema::{ArrowError, Field, SchemaRef};
 use futures::StreamExt;
-use lancelet::io::store_from_uri;
 use lancelet::reader::{BatchStream, DEFAULT_READAHEAD_BYTES};
 use lancelet::{FileReader, Projection, Scan};
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -42,9 +41,11 @@ impl PyFileReader {
         storage_options: Option<HashMap<String, String>>,
     ) -> PyResult<Self> {
         let uri = crate::uri_string(uri)?;
-        let (store, path) =
-            store_from_uri(&uri, &storage_options.unwrap_or_default()).map_err(to_py_err)?;
-        let reader = run(py, async move { FileReader::open(store, &path).await })?;
+        let options = storage_options.unwrap_or_default();
+        let reader = run(
+            py,
+            async move { FileReader::open_uri(&uri, &options).await },
+        )?;
         let this = Self { reader, columns };
         // Check the projection now, so that a bad column name fails here.
         this.scan().schema().map_err(to_py_err)?;
@@ -220,7 +221,7 @@ impl PyReaderResults {
     fn to_table<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let stream = self.take_stream()?;
         let schema = stream.schema();
-        let batches = run(py, stream.try_collect())?;
+        let batches = run(py, collect_yielding(stream))?;
         PyTable::try_new(batches, schema)?.into_pyarrow(py)
     }
 
@@ -247,6 +248,18 @@ impl PyReaderResults {
         let arrays = Box::new(ArrayIterator::new(arrays, Arc::new(field)));
         Ok(to_stream_pycapsule(py, arrays, requested_schema)?)
     }
+}
+
+/// Collects every batch. Each batch spends a little of the task's cooperative budget, so that
+/// the collecting task yields now and then even when every batch is ready at once (small
+/// batches of a fast read): [`run`] checks for Ctrl-C only when the task yields.
+async fn collect_yielding(mut stream: BatchStream) -> lancelet::Result<Vec<RecordBatch>> {
+    let mut batches = Vec::new();
+    while let Some(batch) = stream.next().await {
+        batches.push(batch?);
+        tokio::task::coop::consume_budget().await;
+    }
+    Ok(batches)
 }
 
 /// A `RecordBatchReader` over a batch stream, blocking on the shared runtime for each batch.

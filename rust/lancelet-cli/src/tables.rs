@@ -57,8 +57,7 @@ pub fn resolve(uri: &str) -> CliResult<(Arc<dyn ObjectStore>, Path)> {
 
 /// Opens a Lance file.
 pub async fn open_lance(uri: &str) -> CliResult<FileReader> {
-    let (store, path) = resolve(uri)?;
-    Ok(FileReader::open(store, &path).await?)
+    Ok(FileReader::open_uri(uri, &HashMap::new()).await?)
 }
 
 /// Streams a scan of a Lance file.

@@ -224,7 +224,7 @@ impl RangeRead for ObjectStoreReader {
 
 /// Cuts requests into calls of at most `per_call` ranges, a call taking no more ranges once
 /// it holds `bytes_per_call` bytes.
-fn group_requests(
+pub(crate) fn group_requests(
     requests: &[Range<u64>],
     per_call: usize,
     bytes_per_call: u64,

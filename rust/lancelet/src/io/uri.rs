@@ -137,14 +137,7 @@ fn local(path: &str, options: &HashMap<String, String>) -> Result<(Arc<dyn Objec
     #[cfg(feature = "fs")]
     {
         reject_options(path, options)?;
-        let path_buf = std::path::PathBuf::from(path);
-        let absolute = if path_buf.is_absolute() {
-            path_buf
-        } else {
-            std::env::current_dir()
-                .map_err(|e| Error::internal(format!("cannot read the current directory: {e}")))?
-                .join(path_buf)
-        };
+        let absolute = absolute_path(path)?;
         let path = Path::from_absolute_path(&absolute).map_err(|e| {
             Error::invalid_argument(format!("invalid file path '{}': {e}", absolute.display()))
         })?;
@@ -160,9 +153,55 @@ fn local(path: &str, options: &HashMap<String, String>) -> Result<(Arc<dyn Objec
     }
 }
 
+/// The absolute file system path of a local `uri` (a path or `file://`), `None` for other
+/// schemes. Storage options do not apply to local files: any is an error.
+#[cfg(feature = "fs")]
+pub fn local_file_path(
+    uri: &str,
+    options: &HashMap<String, String>,
+) -> Result<Option<std::path::PathBuf>> {
+    let path = match uri.split_once("://") {
+        None => uri,
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("file") => rest,
+        Some(_) => return Ok(None),
+    };
+    reject_options(uri, options)?;
+    absolute_path(path).map(Some)
+}
+
+/// `path` resolved against the current directory.
+#[cfg(feature = "fs")]
+fn absolute_path(path: &str) -> Result<std::path::PathBuf> {
+    let path_buf = std::path::PathBuf::from(path);
+    if path_buf.is_absolute() {
+        return Ok(path_buf);
+    }
+    Ok(std::env::current_dir()
+        .map_err(|e| Error::internal(format!("cannot read the current directory: {e}")))?
+        .join(path_buf))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "fs")]
+    #[test]
+    fn local_file_paths_are_only_for_local_uris() {
+        let none = HashMap::new();
+        let path = |uri| local_file_path(uri, &none).unwrap();
+        assert_eq!(path("/tmp/a.lance"), Some("/tmp/a.lance".into()));
+        assert_eq!(path("FILE:///tmp/b.lance"), Some("/tmp/b.lance".into()));
+        let relative = path("c.lance").unwrap();
+        assert!(relative.is_absolute() && relative.ends_with("c.lance"));
+        assert_eq!(path("memory://x.lance"), None);
+        assert_eq!(path("s3://bucket/x.lance"), None);
+        let options = HashMap::from([("aws_region".to_string(), "x".to_string())]);
+        assert!(matches!(
+            local_file_path("/tmp/a.lance", &options),
+            Err(Error::InvalidArgument { .. })
+        ));
+    }
 
     #[test]
     fn resolves_local_and_memory_uris() {

@@ -63,6 +63,24 @@ impl FileReader {
         Self::open_with_tail(Arc::new(io), tail_start, tail).await
     }
 
+    /// Opens the file at `uri` (see [`store_from_uri`](crate::io::store_from_uri) for the
+    /// schemes and `options`). Local files (a path or `file://`) are read with a
+    /// [`LocalFileReader`](crate::io::LocalFileReader), which skips the zero-filling and
+    /// re-assembly of large ranges that reading through an object store costs; other URIs go
+    /// through their object store as in [`open`](Self::open).
+    pub async fn open_uri(
+        uri: &str,
+        options: &std::collections::HashMap<String, String>,
+    ) -> Result<Self> {
+        #[cfg(feature = "fs")]
+        if let Some(path) = crate::io::local_file_path(uri, options)? {
+            let io = crate::io::LocalFileReader::open(path).await?;
+            return Self::open_reader(Arc::new(io)).await;
+        }
+        let (store, path) = crate::io::store_from_uri(uri, options)?;
+        Self::open(store, &path).await
+    }
+
     /// Opens a file through any [`RangeRead`] (for example an in-memory
     /// [`BytesReader`](crate::io::BytesReader)).
     pub async fn open_reader(io: Arc<dyn RangeRead>) -> Result<Self> {

@@ -5,7 +5,9 @@
 //!
 //! The files are local (reads allocate their bytes, as they do on any real store), several
 //! times larger than the budget, and written in pages smaller than a batch: wide vectors
-//! (full-zip pages), and narrow integer and text columns (mini-block pages).
+//! (full-zip pages), and narrow integer and text columns (mini-block pages). A third file has
+//! vector pages larger than a batch, read through [`FileReader::open_uri`]'s local reader: its
+//! chunks hand out the read bytes as the vectors without a copy, and are counted once.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -87,10 +89,20 @@ async fn write_file(
     schema: SchemaRef,
     batches: impl Iterator<Item = RecordBatch>,
 ) -> u64 {
-    let path = Path::from(name);
     // Pages far smaller than a batch, so that every chunk of the scan joins several pages.
+    write_file_with_pages(store, name, schema, batches, 128 * 1024).await
+}
+
+async fn write_file_with_pages(
+    store: Arc<dyn ObjectStore>,
+    name: &str,
+    schema: SchemaRef,
+    batches: impl Iterator<Item = RecordBatch>,
+    max_page_bytes: u64,
+) -> u64 {
+    let path = Path::from(name);
     let options = WriterOptions::default()
-        .with_max_page_bytes(128 * 1024)
+        .with_max_page_bytes(max_page_bytes)
         .unwrap();
     let mut writer = FileWriter::try_new(store.clone(), path.clone(), schema, options).unwrap();
     for batch in batches {
@@ -175,4 +187,29 @@ async fn a_full_scan_holds_at_most_the_readahead_and_one_batch() {
         .await
         .unwrap();
     assert_eq!(scan_under_cap(&reader).await, narrow_rows);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vectors_read_in_place_are_counted_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn ObjectStore> =
+        Arc::new(LocalFileSystem::new_with_prefix(dir.path()).unwrap());
+    let rows = 24 * 1024;
+    // Pages of 1024 vectors (1 MiB): two batches each.
+    let size = write_file_with_pages(
+        store.clone(),
+        "vectors.lance",
+        vectors_schema(),
+        (0..6).map(|seed| vectors(rows / 6, seed)),
+        (1 << 20) + (64 << 10),
+    )
+    .await;
+    assert!(size > 5 * READAHEAD as u64, "file of {size} bytes");
+    let uri = dir.path().join("vectors.lance");
+    let reader = FileReader::open_uri(uri.to_str().unwrap(), &Default::default())
+        .await
+        .unwrap();
+    let pages = &reader.metadata().columns[1].pages;
+    assert!(pages.iter().all(|page| page.num_rows == 1024), "{pages:?}");
+    assert_eq!(scan_under_cap(&reader).await, rows);
 }

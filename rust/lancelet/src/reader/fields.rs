@@ -48,6 +48,22 @@ impl FieldReader {
         decoded.max(stored)
     }
 
+    /// Whether reads of consecutive rows within a page become the values without a copy.
+    pub fn decodes_in_place(&self) -> bool {
+        match self {
+            FieldReader::V2_0(_) => false,
+            FieldReader::Structural(reader) => reader.decodes_in_place(),
+        }
+    }
+
+    /// Where the field's pages begin (after the first), when it is one column of a 2.1+ file.
+    pub fn page_boundaries(&self) -> Option<&[u64]> {
+        match self {
+            FieldReader::V2_0(_) => None,
+            FieldReader::Structural(reader) => reader.page_boundaries(),
+        }
+    }
+
     /// Keeps only the children chosen by `selection`.
     pub fn project(&self, selection: &Selection) -> Result<FieldReader> {
         Ok(match self {

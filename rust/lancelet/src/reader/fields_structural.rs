@@ -272,6 +272,23 @@ impl StructuralFieldReader {
         self.leaves.iter().map(|l| l.bytes_per_row).sum()
     }
 
+    /// Whether reads of consecutive rows within a page become the values without a copy
+    /// (one leaf column whose pages all store fixed-width values back to back).
+    pub fn decodes_in_place(&self) -> bool {
+        match self.leaves.as_slice() {
+            [leaf] => !leaf.pages.is_empty() && leaf.pages.iter().all(PageReader::decodes_in_place),
+            _ => false,
+        }
+    }
+
+    /// Where pages begin (after the first), when the field is one leaf column.
+    pub fn page_boundaries(&self) -> Option<&[u64]> {
+        match self.leaves.as_slice() {
+            [leaf] => Some(leaf.paging.boundaries()),
+            _ => None,
+        }
+    }
+
     /// Keeps only the children chosen by `selection`, recursively.
     pub fn project(&self, selection: &Selection) -> Result<StructuralFieldReader> {
         let (field, leaves) = project_field(&self.field, &self.leaves, selection)?;

@@ -26,6 +26,14 @@ impl Paging {
         Ok(Self { starts })
     }
 
+    /// The first rows of every page but the first (where one page ends and the next begins).
+    pub(crate) fn boundaries(&self) -> &[u64] {
+        match self.starts.len() {
+            0..=2 => &[],
+            n => &self.starts[1..n - 1],
+        }
+    }
+
     pub(crate) fn total(&self) -> u64 {
         self.starts.last().copied().unwrap_or(0)
     }

@@ -167,7 +167,7 @@ impl Scan {
         // Chunks are sized by their decoded bytes, so that the chunks in flight stay near the
         // readahead budget and there are several of them to spread over the cores. While a
         // chunk decodes it holds both its stored bytes and its decoded values, so the number
-        // in flight counts both.
+        // in flight counts both, except for values that are the read bytes themselves.
         let decoded_per_row = decoded_bytes_per_row(&fields);
         let stored_per_row: f64 = fields.iter().map(FieldReader::bytes_per_value).sum();
         let target_chunk_bytes = (self.readahead_bytes / 4).clamp(256 * 1024, 16 * 1024 * 1024);
@@ -175,18 +175,22 @@ impl Scan {
             .max(1)
             .div_ceil(self.batch_size)
             .saturating_mul(self.batch_size);
-        let chunk_working_bytes = (chunk_rows as f64 * (decoded_per_row + stored_per_row)).max(1.0);
+        let cuts = page_cuts(&fields, self.batch_size);
+        let working_per_row = decoded_per_row + stored_per_row - cuts.in_place_bytes_per_row;
+        let chunk_working_bytes = (chunk_rows as f64 * working_per_row).max(1.0);
         let in_flight = ((self.readahead_bytes as f64 / chunk_working_bytes) as usize).clamp(1, 64);
 
         let chunks = match self.rows {
-            RowSelection::All => chunk_ranges(std::slice::from_ref(&(0..num_rows)), chunk_rows),
+            RowSelection::All => {
+                chunk_ranges(std::slice::from_ref(&(0..num_rows)), chunk_rows, &cuts.rows)
+            }
             RowSelection::Ranges(ranges) => {
                 if let Some(bad) = ranges.iter().find(|r| r.start > r.end || r.end > num_rows) {
                     return Err(Error::invalid_argument(format!(
                         "row range {bad:?} is outside the file's {num_rows} rows"
                     )));
                 }
-                chunk_ranges(&ranges, chunk_rows)
+                chunk_ranges(&ranges, chunk_rows, &cuts.rows)
             }
             RowSelection::Indices(indices) => {
                 if let Some(bad) = indices.iter().find(|&&i| i >= num_rows) {
@@ -286,9 +290,48 @@ fn flatten_join(
     }
 }
 
-/// Cuts ranges into chunks of at most `chunk_rows` rows. A chunk only holds ranges that are
-/// ascending and disjoint, so it can be read in one pass.
-fn chunk_ranges(ranges: &[Range<u64>], chunk_rows: usize) -> Vec<Chunk> {
+/// Where chunks end so that none straddles a page of the field that holds most of a row's
+/// bytes (vectors, say).
+#[derive(Debug, Default)]
+struct PageCuts {
+    /// The first rows of that field's pages (after the first); empty when chunks need not
+    /// follow its pages (no such field, or its pages hold less than a batch on average).
+    rows: Vec<u64>,
+    /// Stored bytes per row of that field when a read of rows within one of its pages becomes
+    /// its values without a copy: a chunk holds those bytes once, not twice.
+    in_place_bytes_per_row: f64,
+}
+
+fn page_cuts(fields: &[FieldReader], batch_size: usize) -> PageCuts {
+    let total: f64 = fields.iter().map(FieldReader::bytes_per_value).sum();
+    let widest = fields
+        .iter()
+        .max_by(|a, b| a.bytes_per_value().total_cmp(&b.bytes_per_value()));
+    let Some(widest) = widest.filter(|f| f.bytes_per_value() * 2.0 >= total) else {
+        return PageCuts::default();
+    };
+    // The pages before the last (which holds the rest) hold at least a batch on average.
+    let holds_batches = |cuts: &[u64]| {
+        cuts.last()
+            .is_some_and(|&last| last / cuts.len() as u64 >= batch_size as u64)
+    };
+    match widest.page_boundaries() {
+        Some(cuts) if holds_batches(cuts) => PageCuts {
+            rows: cuts.to_vec(),
+            in_place_bytes_per_row: if widest.decodes_in_place() {
+                widest.bytes_per_value()
+            } else {
+                0.0
+            },
+        },
+        _ => PageCuts::default(),
+    }
+}
+
+/// Cuts ranges into chunks of at most `chunk_rows` rows, also ending a chunk at every row of
+/// `cuts` (sorted). A chunk only holds ranges that are ascending and disjoint, so it can be
+/// read in one pass.
+fn chunk_ranges(ranges: &[Range<u64>], chunk_rows: usize, cuts: &[u64]) -> Vec<Chunk> {
     let chunk_rows = chunk_rows as u64;
     let mut chunks = Vec::new();
     let mut current: Vec<Range<u64>> = Vec::new();
@@ -297,14 +340,19 @@ fn chunk_ranges(ranges: &[Range<u64>], chunk_rows: usize) -> Vec<Chunk> {
         let mut start = range.start;
         while start < range.end {
             let fits_order = current.last().is_none_or(|last| last.end <= start);
-            if current_rows >= chunk_rows || !fits_order {
+            let next_cut = cuts.partition_point(|&cut| cut <= start);
+            let at_cut = next_cut > 0 && cuts.get(next_cut - 1) == Some(&start);
+            if current_rows >= chunk_rows || !fits_order || (at_cut && current_rows > 0) {
                 chunks.push(Chunk {
                     ranges: std::mem::take(&mut current),
                     reorder: None,
                 });
                 current_rows = 0;
             }
-            let end = range.end.min(start + (chunk_rows - current_rows));
+            let mut end = range.end.min(start + (chunk_rows - current_rows));
+            if let Some(&cut) = cuts.get(next_cut) {
+                end = end.min(cut);
+            }
             match current.last_mut() {
                 Some(last) if last.end == start => last.end = end,
                 _ => current.push(start..end),
@@ -492,7 +540,7 @@ mod tests {
 
     #[test]
     fn ranges_are_cut_into_ordered_chunks() {
-        let chunks = chunk_ranges(&[0..10, 10..25, 5..7], 8);
+        let chunks = chunk_ranges(&[0..10, 10..25, 5..7], 8, &[]);
         let ranges: Vec<_> = chunks.iter().map(|c| c.ranges.clone()).collect();
         assert_eq!(
             ranges,
@@ -503,6 +551,32 @@ mod tests {
                 vec![24..25],
                 vec![5..7]
             ]
+        );
+    }
+
+    #[test]
+    fn chunks_end_at_cuts() {
+        let ranges = |chunks: Vec<Chunk>| -> Vec<Vec<Range<u64>>> {
+            chunks.into_iter().map(|c| c.ranges).collect()
+        };
+        // Pages begin at rows 10 and 20: chunks of 6 rows restart at each.
+        let chunks = chunk_ranges(std::slice::from_ref(&(0..25)), 6, &[10, 20]);
+        assert_eq!(
+            ranges(chunks),
+            vec![
+                vec![0..6],
+                vec![6..10],
+                vec![10..16],
+                vec![16..20],
+                vec![20..25]
+            ]
+        );
+        // Ranges on both sides of a cut go to different chunks; a range starting at a cut
+        // closes the chunk before it.
+        let chunks = chunk_ranges(&[2..4, 8..12, 20..22, 23..24], 100, &[10, 20]);
+        assert_eq!(
+            ranges(chunks),
+            vec![vec![2..4, 8..10], vec![10..12], vec![20..22, 23..24]]
         );
     }
 

@@ -162,9 +162,7 @@ impl FieldBuffer {
                 _ => arrow_select::concat::concat(&refs)?,
             };
             drop(arrays);
-            // Rows per page so that pages stay near max_page_bytes.
-            let slices = bytes.div_ceil(max_page_bytes.max(1)).max(1) as usize;
-            let rows_per_slice = array.len().div_ceil(slices).max(1);
+            let rows_per_slice = rows_per_page(array.len(), bytes, max_page_bytes);
             let mut pages = Vec::new();
             for slice_start in (0..array.len()).step_by(rows_per_slice) {
                 let len = rows_per_slice.min(array.len() - slice_start);
@@ -186,6 +184,20 @@ impl FieldBuffer {
             Ok(pages)
         })
     }
+}
+
+/// Rows per page when `rows` buffered rows of about `bytes` bytes are cut into pages of at most
+/// about `max_page_bytes`: all of them when they fit, otherwise the largest power of two that
+/// fits (the last page takes the rest). Page boundaries then fall on multiples of every
+/// smaller power of two, so a scan in batches of such a size finds each batch of a wide
+/// column (vectors) inside one page and hands it out without a copy.
+fn rows_per_page(rows: usize, bytes: u64, max_page_bytes: u64) -> usize {
+    if bytes <= max_page_bytes || rows < 2 {
+        return rows.max(1);
+    }
+    let fitting = (rows as u128 * u128::from(max_page_bytes) / u128::from(bytes)).max(1);
+    let fitting = usize::try_from(fitting).unwrap_or(usize::MAX);
+    1 << fitting.ilog2()
 }
 
 /// Where encoded rows go and how large their pages may be.
@@ -317,4 +329,22 @@ fn split_pages(levels: LeafLevels, version: FileVersion) -> Result<Vec<(u64, Lea
             Ok((first_row as u64, slice_entries(&levels, start, end, &ctx)?))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_of_a_large_flush_hold_a_power_of_two_rows() {
+        // Everything fits: one page.
+        assert_eq!(rows_per_page(100, 1_000, 1_000), 100);
+        // 100 000 vectors of 3 KiB in 32 MiB pages: 10 922 fit, pages of 8192 rows.
+        assert_eq!(rows_per_page(100_000, 307_200_000, 32 << 20), 8192);
+        // Exactly two pages' worth.
+        assert_eq!(rows_per_page(4096, 2 << 20, 1 << 20), 2048);
+        // Rows larger than a page: one row per page.
+        assert_eq!(rows_per_page(10, 10_000, 100), 1);
+        assert_eq!(rows_per_page(0, 10, 1), 1);
+    }
 }

@@ -240,6 +240,12 @@ impl FullZipPage {
             .collect()
     }
 
+    /// Whether a read of consecutive rows becomes the values as it is (fixed-width records
+    /// without rep/def control words), without a copy.
+    pub fn decodes_in_place(&self) -> bool {
+        self.control_bytes == 0 && matches!(self.values, Values::Fixed { .. })
+    }
+
     /// Decodes the records of the rows of `ranges`.
     pub fn decode(
         &self,

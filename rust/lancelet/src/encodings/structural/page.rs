@@ -125,6 +125,14 @@ impl PageReader {
         }
     }
 
+    /// Whether a read of consecutive rows becomes the values as it is, without a copy.
+    pub fn decodes_in_place(&self) -> bool {
+        match self {
+            PageReader::FullZip(page) => page.decodes_in_place(),
+            _ => false,
+        }
+    }
+
     /// The buffers to read once and keep (see the module docs).
     pub fn metadata_ranges(&self) -> Vec<Range<u64>> {
         match self {

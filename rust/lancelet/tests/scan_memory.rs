@@ -187,25 +187,28 @@ async fn a_full_scan_holds_at_most_the_readahead_and_one_batch() {
         .await
         .unwrap();
     assert_eq!(scan_under_cap(&reader).await, narrow_rows);
+
+    vectors_read_in_place_are_counted_once(store, dir.path()).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn vectors_read_in_place_are_counted_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn ObjectStore> =
-        Arc::new(LocalFileSystem::new_with_prefix(dir.path()).unwrap());
+/// Vectors in pages of two batches, read in place through the local reader. Called from the
+/// one test above: tests of one binary run at once and share the allocator's cap.
+async fn vectors_read_in_place_are_counted_once(
+    store: Arc<dyn ObjectStore>,
+    dir: &std::path::Path,
+) {
     let rows = 24 * 1024;
     // Pages of 1024 vectors (1 MiB): two batches each.
     let size = write_file_with_pages(
         store.clone(),
-        "vectors.lance",
+        "in_place.lance",
         vectors_schema(),
         (0..6).map(|seed| vectors(rows / 6, seed)),
         (1 << 20) + (64 << 10),
     )
     .await;
     assert!(size > 5 * READAHEAD as u64, "file of {size} bytes");
-    let uri = dir.path().join("vectors.lance");
+    let uri = dir.join("in_place.lance");
     let reader = FileReader::open_uri(uri.to_str().unwrap(), &Default::default())
         .await
         .unwrap();

@@ -11,6 +11,8 @@
 //! raw T-bit words. A reader tells which from the buffer length (raw exactly when the buffer has
 //! `full_blocks · 1024·W/T + tail` words).
 
+use std::ops::Range;
+
 use crate::encodings::compression::block::DataBlock;
 use crate::encodings::compression::fastlanes::{self, BLOCK, Word, packed_words, words_from_le};
 use crate::error::{Error, Result};
@@ -49,8 +51,8 @@ pub fn encode_inline<T: Word>(values: &[T]) -> Vec<u8> {
     to_bytes(&words)
 }
 
-/// Decodes an inline-packed block holding `num_values` (at most 1024) values.
-pub fn decode_inline<T: Word>(buffer: &[u8], num_values: usize) -> Result<DataBlock> {
+/// The width and packed bytes of an inline-packed block holding `num_values` values, checked.
+fn inline_parts<T: Word>(buffer: &[u8], num_values: usize) -> Result<(usize, &[u8])> {
     let word_bytes = T::BITS / 8;
     if num_values > BLOCK {
         return Err(Error::corrupt(format!(
@@ -80,9 +82,39 @@ pub fn decode_inline<T: Word>(buffer: &[u8], num_values: usize) -> Result<DataBl
             packed_words::<T>(width) * word_bytes
         )));
     }
+    Ok((width, payload))
+}
+
+/// Decodes an inline-packed block holding `num_values` (at most 1024) values.
+pub fn decode_inline<T: Word>(buffer: &[u8], num_values: usize) -> Result<DataBlock> {
+    let (width, payload) = inline_parts::<T>(buffer, num_values)?;
     let mut out = [T::default(); BLOCK];
     fastlanes::unpack(&words_from_le::<T>(payload), width, &mut out);
     Ok(fixed(out[..num_values].to_vec()))
+}
+
+/// The values of `ranges` (in order) of an inline-packed block holding `num_values` values,
+/// each unpacked on its own: a take wants a few values of a block, not all 1024.
+pub fn select_inline<T: Word>(
+    buffer: &[u8],
+    num_values: usize,
+    ranges: &[Range<usize>],
+) -> Result<DataBlock> {
+    let (width, payload) = inline_parts::<T>(buffer, num_values)?;
+    let mut out = Vec::with_capacity(ranges.iter().map(Range::len).sum());
+    for range in ranges {
+        if range.start > range.end || range.end > num_values {
+            return Err(Error::corrupt(format!(
+                "values {range:?} are outside a block of {num_values}"
+            )));
+        }
+        out.extend(
+            range
+                .clone()
+                .map(|i| fastlanes::unpack_one::<T>(payload, width, i)),
+        );
+    }
+    Ok(fixed(out))
 }
 
 /// Packs values out of line at one width for all of them (their largest bit length). Returns
@@ -175,6 +207,24 @@ pub fn decode_out_of_line<T: Word>(
     Ok(fixed(out))
 }
 
+/// Dispatches [`select_inline`] on the word width.
+pub fn select_inline_bits(
+    bits: u64,
+    buffer: &[u8],
+    num_values: usize,
+    ranges: &[Range<usize>],
+) -> Result<DataBlock> {
+    match bits {
+        8 => select_inline::<u8>(buffer, num_values, ranges),
+        16 => select_inline::<u16>(buffer, num_values, ranges),
+        32 => select_inline::<u32>(buffer, num_values, ranges),
+        64 => select_inline::<u64>(buffer, num_values, ranges),
+        other => Err(Error::not_supported(format!(
+            "bit-packing of {other}-bit values"
+        ))),
+    }
+}
+
 /// Dispatches on the word width.
 pub fn decode_inline_bits(bits: u64, buffer: &[u8], num_values: usize) -> Result<DataBlock> {
     match bits {
@@ -231,6 +281,12 @@ mod tests {
             "width above 32"
         );
         assert!(decode_inline::<u32>(&buffer, 2000).is_err());
+        let picked = select_inline::<u32>(&buffer, 476, &[300..302, 5..6, 475..476])
+            .unwrap()
+            .to_u64s()
+            .unwrap();
+        assert_eq!(picked, vec![0, 1, 5, 75]);
+        assert!(select_inline::<u32>(&buffer, 476, std::slice::from_ref(&(470..477))).is_err());
     }
 
     #[test]

@@ -9,6 +9,8 @@
 //! Every count and length read from a buffer is checked before it is used; decompression is
 //! bounded (see [`crate::encodings::general`]).
 
+use std::ops::Range;
+
 use bytes::Bytes;
 
 use crate::encodings::compression::block::DataBlock;
@@ -204,6 +206,49 @@ pub fn miniblock(
             "compressive encoding {} in a mini-block",
             name(other)
         ))),
+    }
+}
+
+/// The values of `ranges` (in order) of one mini-block chunk holding `num_values` values.
+/// Bit-packed values are unpacked one by one and FSST strings are selected before they are
+/// decompressed; other encodings decode the chunk and cut the ranges out of it.
+pub fn miniblock_rows(
+    encoding: &pb::CompressiveEncoding,
+    buffers: &[Bytes],
+    num_values: usize,
+    ranges: &[Range<usize>],
+) -> Result<DataBlock> {
+    if let [only] = ranges
+        && *only == (0..num_values)
+    {
+        return miniblock(encoding, buffers, num_values);
+    }
+    match variant(encoding)? {
+        C::InlineBitpacking(packing) if packing.values.is_none() => bitpacking::select_inline_bits(
+            packing.uncompressed_bits_per_value,
+            &buffer(buffers, 0)?,
+            num_values,
+            ranges,
+        ),
+        C::General(general_encoding) => {
+            let scheme = scheme(general_encoding.compression.as_ref())?;
+            let mut inner = buffers.to_vec();
+            let first = inner
+                .first_mut()
+                .ok_or_else(|| Error::corrupt("general compression of a chunk without buffers"))?;
+            *first = general::decompress(scheme, first, MAX_CHUNK_BYTES)?;
+            miniblock_rows(
+                child(&general_encoding.values, "general")?,
+                &inner,
+                num_values,
+                ranges,
+            )
+        }
+        C::Fsst(fsst) => {
+            let values = miniblock_rows(child(&fsst.values, "fsst")?, buffers, num_values, ranges)?;
+            fsst::decompress_with_table(&fsst.symbol_table, values)
+        }
+        _ => miniblock(encoding, buffers, num_values)?.select(ranges),
     }
 }
 

@@ -132,6 +132,35 @@ pub fn unpack<T: Word>(packed: &[T], width: usize, out: &mut [T; BLOCK]) {
     }
 }
 
+/// Value `index` (below 1024) of a block packed to `width` bits, read straight from the
+/// block's little-endian bytes (`packed_words(width)` words); 0 where the bytes are short.
+/// Row `r` and lane `l` follow from the index: `r % 8 = (index % 1024) / 128`, and the 16-value
+/// group `FL_ORDER[r / 8]` (FL_ORDER is its own inverse) holds `index % 128` at lane `l`.
+pub fn unpack_one<T: Word>(packed: &[u8], width: usize, index: usize) -> T {
+    let bits = T::BITS;
+    let lanes = BLOCK / bits;
+    if width == 0 {
+        return T::default();
+    }
+    let base = index % 128;
+    let group = base / lanes * lanes / 16;
+    let row = FL_ORDER[group] * 8 + (index % BLOCK) / 128;
+    let lane = base % lanes;
+    let word_at = |word: usize| {
+        let at = (word * lanes + lane) * (bits / 8);
+        packed
+            .get(at..at + bits / 8)
+            .map_or(0, |bytes| T::from_le(bytes).to_u64())
+    };
+    let position = row * width;
+    let (word, bit) = (position / bits, position % bits);
+    let mut value = word_at(word) >> bit;
+    if bit + width > bits {
+        value |= word_at(word + 1) << (bits - bit);
+    }
+    T::from_u64(value & mask(width))
+}
+
 /// The words as little-endian bytes; on little-endian machines they already are, so the
 /// vector is handed over without a copy.
 pub fn into_le_bytes<T: Word>(words: Vec<T>) -> bytes::Bytes {
@@ -169,6 +198,36 @@ mod tests {
             unpack(&packed, width, &mut output);
             assert_eq!(input, output, "T={} W={width}", T::BITS);
         }
+    }
+
+    fn one_at_a_time<T: Word + PartialEq + std::fmt::Debug>() {
+        for width in 0..=T::BITS {
+            let m = mask(width);
+            let input: [T; BLOCK] =
+                std::array::from_fn(|i| T::from_u64((i as u64).wrapping_mul(0x2545_F491) & m));
+            let mut packed = Vec::new();
+            pack(&input, width, &mut packed);
+            let bytes: Vec<u8> = packed
+                .iter()
+                .flat_map(|w| {
+                    let mut out = Vec::new();
+                    w.write_le(&mut out);
+                    out
+                })
+                .collect();
+            for (index, expected) in input.iter().enumerate() {
+                let got: T = unpack_one(&bytes, width, index);
+                assert_eq!(got, *expected, "T={} W={width} i={index}", T::BITS);
+            }
+        }
+    }
+
+    #[test]
+    fn unpacks_single_values_at_every_width() {
+        one_at_a_time::<u8>();
+        one_at_a_time::<u16>();
+        one_at_a_time::<u32>();
+        one_at_a_time::<u64>();
     }
 
     #[test]

@@ -239,9 +239,11 @@ impl BlockDecoder {
         push(&mut new_offsets, 0);
         // `out` holds the decoded bytes in `out[..len]` and slack beyond, so that every symbol
         // is stored as a whole 8-byte word.
-        let mut out = vec![0u8; data.len() * 3 + 64];
-        let mut len = 0;
+        // (Sized by the codes the offsets span: a selection may point into a larger buffer.)
         let mut start = read(0)?;
+        let span = read(num_values)?.saturating_sub(start).min(data.len());
+        let mut out = vec![0u8; span * 3 + 64];
+        let mut len = 0;
         for i in 1..=num_values {
             let end = read(i)?;
             let codes = data

@@ -10,6 +10,7 @@ pub mod fsl;
 pub mod fsst;
 pub mod joiner;
 pub mod rle;
+pub mod select;
 pub mod variable;
 
 pub use block::DataBlock;

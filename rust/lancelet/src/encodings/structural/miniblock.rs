@@ -356,12 +356,95 @@ impl MiniBlockPage {
         if needed.len() != fetched.len() {
             return Err(Error::internal("chunk reads do not match the plan"));
         }
+        let mut levels = if self.ctx.has_rep() {
+            self.decode_lists(meta, ranges, &needed, fetched)?
+        } else {
+            self.decode_rows(meta, ranges, &needed, fetched)?
+        };
+        if let Some(text_type) = checked_later(&self.ctx.leaf_type, meta) {
+            levels.values = checked_text(&levels.values, text_type)?;
+        }
+        // Dictionary pages carry indices up to here: only the selected rows are looked up.
+        if let Some(dictionary) = &meta.dictionary {
+            let indices = levels
+                .values
+                .as_any()
+                .downcast_ref::<UInt32Array>()
+                .ok_or_else(|| Error::internal("dictionary indices are not u32"))?;
+            levels.values = dictionary_values(&self.ctx.leaf_type, dictionary, indices)?;
+        }
+        Ok(levels)
+    }
+
+    /// Without repetition, row `i` of a chunk is its level entry `i` and its value `i`, so each
+    /// chunk decodes only the rows asked of it: a take of a few rows unpacks a few values, not
+    /// whole chunks, and builds one block for all of them.
+    fn decode_rows(
+        &self,
+        meta: &Meta,
+        ranges: &[Range<u64>],
+        needed: &[usize],
+        fetched: &[Bytes],
+    ) -> Result<LeafLevels> {
+        // The rows of each range within each chunk it touches, in the order asked.
+        let mut piece_chunks = Vec::with_capacity(ranges.len());
+        let mut piece_rows = Vec::with_capacity(ranges.len());
+        for range in ranges {
+            let (first, last) = self.chunk_span(meta, range)?;
+            for chunk in first..=last {
+                let base = meta.first_row[chunk];
+                let end = range.end.min(base + meta.starting[chunk]);
+                let start = range.start.max(base).min(end);
+                piece_chunks.push(chunk);
+                piece_rows.push((start - base) as usize..(end - base) as usize);
+            }
+        }
+        let has_def = self.layout.def_compression.is_some();
+        let mut def = Vec::new();
+        let mut num_entries = 0;
+        let expected = piece_rows.iter().map(Range::len).sum();
+        let mut joiner = BlockJoiner::new(expected);
+        let mut at = 0;
+        while let Some(&chunk) = piece_chunks.get(at) {
+            let mut end = at + 1;
+            while piece_chunks.get(end) == Some(&chunk) {
+                end += 1;
+            }
+            let index = needed.partition_point(|&c| c < chunk);
+            let bytes = fetched
+                .get(index)
+                .filter(|_| needed.get(index) == Some(&chunk))
+                .ok_or_else(|| Error::internal("a chunk to decode was not read"))?;
+            let decoded = self.decode_chunk(
+                bytes.clone(),
+                meta.chunks[chunk].num_values,
+                Some(&piece_rows[at..end]),
+            )?;
+            if has_def {
+                def.extend_from_slice(&decoded.def);
+            }
+            num_entries += decoded.num_entries;
+            joiner.push(decoded.values)?;
+            at = end;
+        }
+        let values = self.values_array(meta, joiner.finish()?)?;
+        leaf_levels(&self.ctx, None, has_def.then_some(def), values, num_entries)
+    }
+
+    /// With repetition, rows span level entries: the chunks of ranges that share chunks are
+    /// decoded whole, once, and the rows are cut from their levels.
+    fn decode_lists(
+        &self,
+        meta: &Meta,
+        ranges: &[Range<u64>],
+        needed: &[usize],
+        fetched: &[Bytes],
+    ) -> Result<LeafLevels> {
         let spans = ranges
             .iter()
             .map(|range| self.chunk_span(meta, range))
             .collect::<Result<Vec<_>>>()?;
         let mut parts = Vec::with_capacity(ranges.len());
-        // Ranges whose chunks overlap are cut from one decode of those chunks.
         let mut group_start = 0;
         while group_start < ranges.len() {
             let (first, mut last) = spans[group_start];
@@ -380,20 +463,7 @@ impl MiniBlockPage {
             }
             group_start = group_end;
         }
-        let mut levels = LeafLevels::concat(parts)?;
-        if let Some(text_type) = checked_later(&self.ctx.leaf_type, meta) {
-            levels.values = checked_text(&levels.values, text_type)?;
-        }
-        // Dictionary pages carry indices up to here: only the selected rows are looked up.
-        if let Some(dictionary) = &meta.dictionary {
-            let indices = levels
-                .values
-                .as_any()
-                .downcast_ref::<UInt32Array>()
-                .ok_or_else(|| Error::internal("dictionary indices are not u32"))?;
-            levels.values = dictionary_values(&self.ctx.leaf_type, dictionary, indices)?;
-        }
-        Ok(levels)
+        LeafLevels::concat(parts)
     }
 
     /// Decodes consecutive chunks (index and bytes) and joins their levels and values; each
@@ -412,7 +482,7 @@ impl MiniBlockPage {
         let mut num_entries = 0;
         let mut joiner = BlockJoiner::new(expected_values);
         for (c, bytes) in chunks {
-            let chunk = self.decode_chunk(bytes.clone(), meta.chunks[c].num_values)?;
+            let chunk = self.decode_chunk(bytes.clone(), meta.chunks[c].num_values, None)?;
             if has_rep {
                 rep.extend_from_slice(&chunk.rep);
             }
@@ -424,19 +494,30 @@ impl MiniBlockPage {
         }
         let rep = has_rep.then_some(rep);
         let def = has_def.then_some(def);
-        let values = joiner.finish()?;
-        let values: ArrayRef = match &meta.dictionary {
-            None => match checked_later(&self.ctx.leaf_type, meta) {
-                Some(_) => values.into_array(&unchecked_type(&self.ctx.leaf_type))?,
-                None => values.into_array(&self.ctx.leaf_type)?,
-            },
-            // Looked up in `decode`, after the rows are selected.
-            Some(_) => Arc::new(values.to_indices()?),
-        };
+        let values = self.values_array(meta, joiner.finish()?)?;
         leaf_levels(&self.ctx, rep, def, values, num_entries)
     }
 
-    fn decode_chunk(&self, chunk: Bytes, num_values: usize) -> Result<DecodedChunk> {
+    /// The decoded values as an array of the leaf type (of dictionary indices on dictionary
+    /// pages, looked up once the rows are selected; of unchecked text when checked later).
+    fn values_array(&self, meta: &Meta, values: DataBlock) -> Result<ArrayRef> {
+        match &meta.dictionary {
+            None => match checked_later(&self.ctx.leaf_type, meta) {
+                Some(_) => values.into_array(&unchecked_type(&self.ctx.leaf_type)),
+                None => values.into_array(&self.ctx.leaf_type),
+            },
+            Some(_) => Ok(Arc::new(values.to_indices()?)),
+        }
+    }
+
+    /// Decodes a chunk holding `num_values` values: all of it (`rows` `None`), or only `rows`
+    /// (pages without repetition, where rows, level entries and values are one to one).
+    fn decode_chunk(
+        &self,
+        chunk: Bytes,
+        num_values: usize,
+        rows: Option<&[Range<usize>]>,
+    ) -> Result<DecodedChunk> {
         let value_encoding = self
             .layout
             .value_compression
@@ -481,6 +562,15 @@ impl MiniBlockPage {
             value_buffers.push(reader.take(size)?);
             reader.align();
         }
+        if let Some(rows) = rows {
+            return self.decode_chunk_rows(
+                value_encoding,
+                &value_buffers,
+                (has_def, def_bytes, num_levels),
+                num_values,
+                rows,
+            );
+        }
         let num_entries = if has_rep || has_def {
             num_levels
         } else {
@@ -504,6 +594,49 @@ impl MiniBlockPage {
         }
         Ok(DecodedChunk {
             rep,
+            def,
+            values,
+            num_entries,
+        })
+    }
+
+    /// [`Self::decode_chunk`] of `rows` only, on a page without repetition.
+    fn decode_chunk_rows(
+        &self,
+        value_encoding: &pb::CompressiveEncoding,
+        value_buffers: &[Bytes],
+        (has_def, def_bytes, num_levels): (bool, Bytes, usize),
+        num_values: usize,
+        rows: &[Range<usize>],
+    ) -> Result<DecodedChunk> {
+        let def = if has_def {
+            if num_levels != num_values {
+                return Err(Error::corrupt(format!(
+                    "a chunk without lists has {num_levels} levels for {num_values} values"
+                )));
+            }
+            let all = decode::levels(self.layout.def_compression.as_ref(), def_bytes, num_levels)?;
+            let mut def = Vec::with_capacity(rows.iter().map(Range::len).sum());
+            for range in rows {
+                def.extend_from_slice(
+                    all.get(range.clone()).ok_or_else(|| {
+                        Error::corrupt("a chunk holds fewer levels than its rows")
+                    })?,
+                );
+            }
+            def
+        } else {
+            Vec::new()
+        };
+        let values = decode::miniblock_rows(value_encoding, value_buffers, num_values, rows)?;
+        let num_entries = rows.iter().map(Range::len).sum();
+        if values.num_values() != num_entries {
+            return Err(Error::corrupt(
+                "a chunk decoded to the wrong number of values",
+            ));
+        }
+        Ok(DecodedChunk {
+            rep: Vec::new(),
             def,
             values,
             num_entries,

@@ -204,8 +204,9 @@ impl Scan {
 
         let io = self.reader.inner.io.clone();
         let chunk_schema = schema.clone();
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         let batches = stream::iter(chunks)
-            .map(move |chunk| read_chunk(&io, &fields, chunk_schema.clone(), chunk))
+            .map(move |chunk| read_chunk(&io, &fields, chunk_schema.clone(), chunk, cores))
             .buffered(in_flight);
         let rebatched = Rebatch::new(batches.boxed(), self.batch_size);
         Ok(BatchStream {
@@ -231,33 +232,83 @@ fn decoded_bytes_per_row(fields: &[FieldReader]) -> f64 {
         .max(1.0)
 }
 
-/// Starts reading one chunk: every projected field is read and decoded by a task of its own,
-/// so the columns of a chunk are decoded in parallel. The returned future joins them into a
-/// batch.
+/// Rows that no stored chunk spans: a mini-block chunk holds at most 4096 values.
+const INDEPENDENT_ROWS: u64 = 4096;
+
+/// The fewest separate ranges in each part of a chunk that is decoded in parts.
+const MIN_RANGES_PER_PART: usize = 16;
+
+/// Splits the ranges of a chunk into at most `cores` consecutive parts to decode in parallel
+/// (as index ranges into `ranges`). A take of rows scattered over the file decodes a stored
+/// chunk per row and column, so sharing its rows between the cores shortens it even when one
+/// column holds most of the work. A part ends only where the rows jump by at least
+/// [`INDEPENDENT_ROWS`], so no stored chunk is read by two parts; a chunk of few ranges (a
+/// scan) stays whole.
+fn split_for_cores(ranges: &[Range<u64>], cores: usize) -> Vec<Range<usize>> {
+    let parts = cores.min(ranges.len() / MIN_RANGES_PER_PART).max(1);
+    let mut bounds = vec![0];
+    for part in 1..parts {
+        let target = part * ranges.len() / parts;
+        let from = target.max(bounds.last().map_or(0, |&b| b + 1)).max(1);
+        let split = (from..ranges.len())
+            .find(|&i| ranges[i].start.saturating_sub(ranges[i - 1].end) >= INDEPENDENT_ROWS);
+        match split {
+            Some(i) => bounds.push(i),
+            None => break,
+        }
+    }
+    bounds.push(ranges.len());
+    bounds.windows(2).map(|w| w[0]..w[1]).collect()
+}
+
+/// Starts reading one chunk: every projected field (and every part of a chunk of scattered
+/// rows, see [`split_for_cores`]) is read and decoded by a task of its own, so the columns of
+/// a chunk are decoded in parallel. The returned future joins them into a batch.
 fn read_chunk(
     io: &Arc<dyn crate::io::RangeRead>,
     fields: &Arc<Vec<FieldReader>>,
     schema: SchemaRef,
     chunk: Chunk,
+    cores: usize,
 ) -> BoxFuture<'static, Result<RecordBatch>> {
-    let ranges = Arc::new(chunk.ranges);
+    let mut num_rows: u64 = chunk.ranges.iter().map(|r| r.end - r.start).sum();
+    let parts: Vec<Arc<Vec<Range<u64>>>> = split_for_cores(&chunk.ranges, cores)
+        .into_iter()
+        .map(|part| Arc::new(chunk.ranges[part].to_vec()))
+        .collect();
     let tasks: Vec<_> = (0..fields.len())
         .map(|index| {
-            let io = io.clone();
-            let fields = fields.clone();
-            let ranges = ranges.clone();
-            let task = tokio::spawn(async move {
-                match fields.get(index) {
-                    Some(field) => field.read(io.as_ref(), &ranges).await,
-                    None => Err(Error::internal("field index out of range")),
+            let part_tasks: Vec<_> = parts
+                .iter()
+                .map(|ranges| {
+                    let io = io.clone();
+                    let fields = fields.clone();
+                    let ranges = ranges.clone();
+                    let task = tokio::spawn(async move {
+                        match fields.get(index) {
+                            Some(field) => field.read(io.as_ref(), &ranges).await,
+                            None => Err(Error::internal("field index out of range")),
+                        }
+                    });
+                    async move { flatten_join(AbortOnDrop(task).await) }
+                })
+                .collect();
+            async move {
+                let mut pieces = try_join_all(part_tasks).await?;
+                if pieces.len() == 1 {
+                    return pieces
+                        .pop()
+                        .ok_or_else(|| Error::internal("no part was read"));
                 }
-            });
-            async move { flatten_join(AbortOnDrop(task).await) }.boxed()
+                let pieces: Vec<&dyn arrow_array::Array> =
+                    pieces.iter().map(|piece| piece.as_ref()).collect();
+                Ok(arrow_select::concat::concat(&pieces)?)
+            }
+            .boxed()
         })
         .collect();
     async move {
         let mut columns: Vec<ArrayRef> = try_join_all(tasks).await?;
-        let mut num_rows: u64 = ranges.iter().map(|r| r.end - r.start).sum();
         if let Some(order) = &chunk.reorder {
             columns = columns
                 .iter()
@@ -537,6 +588,30 @@ impl Stream for BatchStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn rows(starts: impl IntoIterator<Item = u64>) -> Vec<Range<u64>> {
+        starts.into_iter().map(|s| s..s + 1).collect()
+    }
+
+    #[test]
+    fn scattered_rows_are_split_between_cores_at_wide_gaps() {
+        // 64 rows 10 000 apart: two parts of 32 on two cores, four of 16 on eight.
+        let scattered = rows((0..64).map(|i| i * 10_000));
+        assert_eq!(split_for_cores(&scattered, 2), vec![0..32, 32..64]);
+        assert_eq!(
+            split_for_cores(&scattered, 8),
+            vec![0..16, 16..32, 32..48, 48..64]
+        );
+        // Rows close together may share stored chunks: no split where the gap is narrow.
+        let mut clustered = rows(0..40);
+        clustered.extend(rows((0..24).map(|i| 1_000_000 + i * 10_000)));
+        assert_eq!(split_for_cores(&clustered, 2), vec![0..40, 40..64]);
+        assert_eq!(split_for_cores(&rows(0..64), 2), vec![0..64]);
+        // Few ranges (a scan) or one core: one part.
+        assert_eq!(split_for_cores(&scattered[..20], 2), vec![0..20]);
+        assert_eq!(split_for_cores(&scattered, 1), vec![0..64]);
+        assert_eq!(split_for_cores(&[], 2), vec![0..0]);
+    }
 
     #[test]
     fn ranges_are_cut_into_ordered_chunks() {

@@ -60,8 +60,10 @@ struct Meta {
     starting: Vec<u64>,
     /// Per chunk: whether its last row continues into the next chunk.
     trailer: Vec<bool>,
-    /// Chunks in which at least one row starts, by first row (for binary search).
+    /// Chunks in which at least one row starts, by first row.
     with_rows: Vec<usize>,
+    /// The first row of each chunk of `with_rows` (searched to find a row's chunk).
+    with_rows_first: Vec<u64>,
     dictionary: Option<ArrayRef>,
 }
 
@@ -248,7 +250,8 @@ impl MiniBlockPage {
                 self.ctx.num_rows
             )));
         }
-        let with_rows = (0..count).filter(|&i| starting[i] > 0).collect();
+        let with_rows: Vec<usize> = (0..count).filter(|&i| starting[i] > 0).collect();
+        let with_rows_first = with_rows.iter().map(|&c| first_row[c]).collect();
         let dictionary = match (&self.layout.dictionary, dictionary) {
             (Some(encoding), Some(bytes)) => Some(self.decode_dictionary(encoding, bytes)?),
             _ => None,
@@ -259,6 +262,7 @@ impl MiniBlockPage {
             starting,
             trailer,
             with_rows,
+            with_rows_first,
             dictionary,
         })
     }
@@ -288,9 +292,7 @@ impl MiniBlockPage {
     /// The chunks holding rows `range` (first and last chunk index).
     fn chunk_span(&self, meta: &Meta, range: &Range<u64>) -> Result<(usize, usize)> {
         let find = |row: u64| -> Result<usize> {
-            let at = meta
-                .with_rows
-                .partition_point(|&c| meta.first_row[c] <= row);
+            let at = meta.with_rows_first.partition_point(|&first| first <= row);
             let chunk = at
                 .checked_sub(1)
                 .and_then(|i| meta.with_rows.get(i).copied())

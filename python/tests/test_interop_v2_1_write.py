@@ -254,12 +254,12 @@ def _comments(rows):
 
 
 @pytest.mark.parametrize("type_", [pa.utf8(), pa.large_utf8()])
-def test_b_text_pages_are_zstd_chunks_in_2_2(run_lancelet, inspect_json, tmp_path, type_):
-    """In 2.2 Lancelet stores text pages as zstd-compressed 32 KiB chunks (not FSST as in
-    2.1): pylance reads them exactly, whole, by range and by take."""
+def test_b_text_pages_are_fsst_then_zstd_chunks_in_2_2(run_lancelet, inspect_json, tmp_path, type_):
+    """In 2.2 Lancelet stores text pages as FSST codes in zstd-compressed 8 KiB chunks (FSST
+    alone in 2.1): pylance reads them exactly, whole, by range and by take."""
     table = pa.table({"c": pa.array(_comments(50_000), type_)})
     path = assert_round_trip(run_lancelet, tmp_path, table, "2.2")
-    assert_every_page(inspect_json(path), "general(zstd, variable(")
+    assert_every_page(inspect_json(path), "general(zstd, fsst(variable(")
     reader = LanceFileReader(str(path))
     assert_tables_equal(reader.read_range(12_345, 20_000).to_table(), table.slice(12_345, 20_000))
     indices = [0, 1, 4_097, 25_000, 49_998, 49_999]

@@ -244,6 +244,14 @@ pub fn miniblock_rows(
                 ranges,
             )
         }
+        C::Rle(rle_encoding) => {
+            let bits = flat_bits(child(&rle_encoding.values, "rle")?)?;
+            if flat_bits(child(&rle_encoding.run_lengths, "rle")?)? != 8 {
+                return Err(Error::not_supported("run lengths wider than 8 bits"));
+            }
+            let (values, lengths) = (buffer(buffers, 0)?, buffer(buffers, 1)?);
+            rle::select(&values, &lengths, bits, num_values, ranges)
+        }
         C::Fsst(fsst) => {
             let values = miniblock_rows(child(&fsst.values, "fsst")?, buffers, num_values, ranges)?;
             fsst::decompress_with_table(&fsst.symbol_table, values)

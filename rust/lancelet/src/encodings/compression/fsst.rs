@@ -220,15 +220,32 @@ impl BlockDecoder {
             return Err(Error::corrupt("FSST values are not variable-width"));
         };
         let width = (offset_bits / 8) as usize;
-        let read = |i: usize| -> Result<usize> {
-            let word = offsets
-                .get(i * width..(i + 1) * width)
-                .ok_or_else(|| Error::corrupt("FSST offsets are short"))?;
-            let mut full = [0u8; 8];
-            full[..width].copy_from_slice(word);
-            usize::try_from(u64::from_le_bytes(full)).map_err(|_| Error::corrupt("offset"))
+        let count = num_values + 1;
+        let stored: Vec<usize> = match width {
+            4 => offsets
+                .chunks_exact(4)
+                .take(count)
+                .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]) as usize)
+                .collect(),
+            8 => offsets
+                .chunks_exact(8)
+                .take(count)
+                .map(|w| {
+                    let mut word = [0u8; 8];
+                    word.copy_from_slice(w);
+                    usize::try_from(u64::from_le_bytes(word)).unwrap_or(usize::MAX)
+                })
+                .collect(),
+            _ => {
+                return Err(Error::corrupt(format!(
+                    "FSST offsets of {offset_bits} bits"
+                )));
+            }
         };
-        let mut new_offsets = Vec::with_capacity((num_values + 1) * width);
+        if stored.len() != count {
+            return Err(Error::corrupt("FSST offsets are short"));
+        }
+        let mut new_offsets = Vec::with_capacity(count * width);
         let push = |offsets: &mut Vec<u8>, value: usize| {
             if width == 4 {
                 offsets.extend_from_slice(&(value as u32).to_le_bytes());
@@ -240,23 +257,17 @@ impl BlockDecoder {
         // `out` holds the decoded bytes in `out[..len]` and slack beyond, so that every symbol
         // is stored as a whole 8-byte word.
         // (Sized by the codes the offsets span: a selection may point into a larger buffer.)
-        let mut start = read(0)?;
-        let span = read(num_values)?.saturating_sub(start).min(data.len());
+        let span = stored[num_values].saturating_sub(stored[0]).min(data.len());
         let mut out = vec![0u8; span * 3 + 64];
         let mut len = 0;
-        for i in 1..=num_values {
-            let end = read(i)?;
-            let codes = data
-                .get(start..end)
-                .ok_or_else(|| Error::corrupt("FSST offsets point outside their data"))?;
-            len = self.decode(codes, &mut out, len)?;
+        for pair in stored.windows(2) {
+            len = self.decode(&data, pair[0], pair[1], &mut out, len)?;
             if width == 4 && len > u32::MAX as usize {
                 return Err(Error::not_supported(
                     "more than 4 GiB of strings in one page",
                 ));
             }
             push(&mut new_offsets, len);
-            start = end;
         }
         out.truncate(len);
         Ok(DataBlock::Variable {
@@ -267,9 +278,19 @@ impl BlockDecoder {
         })
     }
 
-    /// Decodes `codes` into `out` from `len` on, growing `out` as needed (keeping at least 8
-    /// bytes of slack); returns the new length.
-    fn decode(&self, codes: &[u8], out: &mut Vec<u8>, mut len: usize) -> Result<usize> {
+    /// Decodes the string whose codes are `data[start..end]` into `out` from `len` on,
+    /// growing `out` as needed (keeping at least 8 bytes of slack); returns the new length.
+    fn decode(
+        &self,
+        data: &[u8],
+        start: usize,
+        end: usize,
+        out: &mut Vec<u8>,
+        mut len: usize,
+    ) -> Result<usize> {
+        let codes = data
+            .get(start..end)
+            .ok_or_else(|| Error::corrupt("FSST offsets point outside their data"))?;
         // Each code yields at most 8 bytes; an escape and its literal yield 1.
         let most = len + codes.len() * 8 + 8;
         if most > out.len() {
@@ -279,59 +300,118 @@ impl BlockDecoder {
             out[len..len + codes.len()].copy_from_slice(codes);
             return Ok(len + codes.len());
         }
-        let mut at = 0;
-        while let Some(&code) = codes.get(at) {
+        // Unknown codes have length 0; they are reported once the string is decoded.
+        let mut unknown = false;
+        let mut at = start;
+        while at < end {
+            // Eight codes at a time (the next string's codes, if read, add nothing: their
+            // symbols are written past the end and overwritten), while the string's own codes
+            // among them hold no escape.
+            if let Some(eight) = data.get(at..at + 8) {
+                let take = (end - at).min(8);
+                let mut word = [0u8; 8];
+                word.copy_from_slice(eight);
+                let word = u64::from_le_bytes(word);
+                let own = if take == 8 {
+                    u64::MAX
+                } else {
+                    (1u64 << (8 * take)) - 1
+                };
+                if !has_escape(word & own) {
+                    for k in 0..8 {
+                        let code = usize::from((word >> (8 * k)) as u8);
+                        let n = if k < take {
+                            usize::from(self.lengths[code])
+                        } else {
+                            1
+                        };
+                        out[len..len + 8].copy_from_slice(&self.words[code]);
+                        len += if k < take { n } else { 0 };
+                        unknown |= n == 0;
+                    }
+                    at += take;
+                    continue;
+                }
+            }
+            let code = data[at];
             if code == ESCAPE {
                 let literal = codes
-                    .get(at + 1)
+                    .get(at - start + 1)
                     .ok_or_else(|| Error::corrupt("FSST string ends with an escape"))?;
                 out[len] = *literal;
                 len += 1;
                 at += 2;
             } else {
-                let n = usize::from(self.lengths[usize::from(code)]);
-                if n == 0 {
-                    return Err(Error::corrupt(format!(
-                        "FSST code {code} is not in a table of {} symbols",
-                        self.num_symbols
-                    )));
-                }
+                let n = self.lengths[usize::from(code)];
                 out[len..len + 8].copy_from_slice(&self.words[usize::from(code)]);
-                len += n;
+                len += usize::from(n);
+                unknown |= n == 0;
                 at += 1;
             }
+        }
+        if unknown {
+            return Err(Error::corrupt(format!(
+                "FSST codes refer to symbols beyond the table's {}",
+                self.num_symbols
+            )));
         }
         Ok(len)
     }
 }
 
-/// A symbol as the encoder compares it: its bytes as a little-endian word, a mask of its
-/// length, the length and the code.
+/// Whether any byte of `word` is the escape code 255.
+#[inline]
+fn has_escape(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // A byte of `!word` is zero exactly where `word` has 255.
+    let inverted = !word;
+    inverted.wrapping_sub(ONES) & !inverted & HIGHS != 0
+}
+
+/// A long symbol as the encoder compares it: its bytes as a little-endian word shifted left
+/// so that only they remain, that shift, its length and its code.
 #[derive(Clone, Copy, Debug)]
 struct Candidate {
-    word: u64,
-    mask: u64,
+    shifted: u64,
+    shift: u8,
     len: u8,
     code: u8,
 }
 
 impl Candidate {
+    /// A hash slot without a symbol: its length is never available.
+    const NONE: Candidate = Candidate {
+        shifted: 0,
+        shift: 0,
+        len: u8::MAX,
+        code: 0,
+    };
+
     /// `symbol` is 1 to 8 bytes.
     fn new(code: u8, symbol: &[u8]) -> Self {
-        let mut bytes = [0u8; 8];
-        bytes[..symbol.len()].copy_from_slice(symbol);
-        let mask = if symbol.len() >= 8 {
-            u64::MAX
-        } else {
-            (1u64 << (8 * symbol.len())) - 1
-        };
+        let shift = 64 - 8 * symbol.len().min(8) as u32;
         Self {
-            word: u64::from_le_bytes(bytes),
-            mask,
+            shifted: symbol_word(symbol) << shift,
+            shift: shift as u8,
             len: symbol.len() as u8,
             code,
         }
     }
+
+    /// Whether the symbol starts `word`, of which `available` bytes are text.
+    #[inline]
+    fn matches(&self, word: u64, available: usize) -> bool {
+        usize::from(self.len) <= available && word << self.shift == self.shifted
+    }
+}
+
+/// The first 8 bytes of `symbol` as a little-endian word, zero-padded.
+fn symbol_word(symbol: &[u8]) -> u64 {
+    let mut bytes = [0u8; 8];
+    let n = symbol.len().min(8);
+    bytes[..n].copy_from_slice(&symbol[..n]);
+    u64::from_le_bytes(bytes)
 }
 
 /// The 255 substrings of 1 to 8 bytes that save the most bytes in `sample`
@@ -352,11 +432,28 @@ fn substring_candidates(sample: &[&[u8]]) -> Vec<Vec<u8>> {
         .filter(|(_, gain)| *gain > 1)
         .collect();
     scored.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
-    scored
-        .into_iter()
-        .take(255)
-        .map(|(s, _)| s.to_vec())
-        .collect()
+    pick_symbols(scored.into_iter().map(|(s, _)| s.to_vec()))
+}
+
+/// The first 255 of `ranked` that the encoder can use: a symbol of three or more bytes is
+/// skipped when one ranked before it has the same three-byte prefix hash (the encoder looks
+/// up one long symbol per hash).
+fn pick_symbols(ranked: impl Iterator<Item = Vec<u8>>) -> Vec<Vec<u8>> {
+    let mut taken = vec![false; HASH_BUCKETS];
+    let mut symbols = Vec::with_capacity(255);
+    for symbol in ranked {
+        if symbols.len() == 255 {
+            break;
+        }
+        if symbol.len() >= 3 {
+            let bucket = hash3(symbol_word(&symbol));
+            if std::mem::replace(&mut taken[bucket], true) {
+                continue;
+            }
+        }
+        symbols.push(symbol);
+    }
+    symbols
 }
 
 /// Builds symbol tables and compresses strings with them.
@@ -369,13 +466,42 @@ fn substring_candidates(sample: &[&[u8]]) -> Vec<Vec<u8>> {
 #[derive(Debug)]
 pub struct Encoder {
     table: SymbolTable,
-    /// Symbols of 2 to 8 bytes, grouped by their first two bytes, longest first in a group.
+    /// For each hash of three bytes, the one symbol of 3 to 8 bytes with that hash (an entry
+    /// that never matches when there is none).
     long_symbols: Vec<Candidate>,
-    /// For each two-byte prefix (first byte in the low bits): where its group starts in
-    /// `long_symbols` (high 24 bits) and how many symbols it holds (low 8 bits).
-    by_prefix: Vec<u32>,
-    /// The code of each single-byte symbol.
-    single_byte: [Option<u8>; 256],
+    /// For each two-byte prefix (first byte in the low bits): the best symbol of at most two
+    /// bytes that starts the text, as `code | length << 8` (length 0: no symbol, escape).
+    short: Vec<u16>,
+    /// The same for a single byte (a text's last byte), from the one-byte symbols only.
+    single_byte: [u16; 256],
+}
+
+/// Buckets of the three-byte prefix hash.
+const HASH_BITS: u32 = 10;
+const HASH_BUCKETS: usize = 1 << HASH_BITS;
+
+/// The 8 bytes of `data` from `at` as a little-endian word, zero past its end.
+#[inline]
+fn word_at(data: &[u8], at: usize) -> u64 {
+    match data.get(at..at + 8) {
+        Some(bytes) => {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(bytes);
+            u64::from_le_bytes(word)
+        }
+        None => {
+            let mut word = [0u8; 8];
+            let rest = data.get(at..).unwrap_or_default();
+            word[..rest.len()].copy_from_slice(rest);
+            u64::from_le_bytes(word)
+        }
+    }
+}
+
+/// The bucket of a word's first three bytes.
+#[inline]
+fn hash3(word: u64) -> usize {
+    ((word as u32 & 0x00ff_ffff).wrapping_mul(0x9E37_79B1) >> (32 - HASH_BITS)) as usize
 }
 
 const SAMPLE_BYTES: usize = 16 * 1024;
@@ -429,8 +555,7 @@ impl Encoder {
             let mut candidates: Vec<(Vec<u8>, u64)> =
                 gains.into_iter().filter(|(_, g)| *g > 0).collect();
             candidates.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-            candidates.truncate(255);
-            encoder = Self::from_symbols(candidates.into_iter().map(|(s, _)| s).collect());
+            encoder = Self::from_symbols(pick_symbols(candidates.into_iter().map(|(s, _)| s)));
             // Keep the table that compresses the sample best.
             let size = encoder.compressed_size(&sample);
             if best.as_ref().is_none_or(|(best_size, _)| size < *best_size) {
@@ -442,38 +567,42 @@ impl Encoder {
 
     /// The bytes the strings take once compressed.
     fn compressed_size(&self, strings: &[&[u8]]) -> usize {
-        let mut out = Vec::new();
+        let mut codes = Vec::new();
         strings
             .iter()
             .map(|s| {
-                out.clear();
-                self.compress_into(s, &mut out);
-                out.len()
+                codes.resize(2 * s.len(), 0);
+                self.compress_range(s, 0, s.len(), &mut codes, 0)
             })
             .sum()
     }
 
     fn from_symbols(symbols: Vec<Vec<u8>>) -> Self {
-        let mut single_byte = [None; 256];
-        let mut long_symbols = Vec::new();
+        let mut single_byte = [0u16; 256];
+        let mut pairs = Vec::new();
+        let mut long_symbols = vec![Candidate::NONE; HASH_BUCKETS];
         for (code, symbol) in symbols.iter().enumerate().take(255) {
+            let code = code as u8;
             match symbol.as_slice() {
-                [byte] => single_byte[usize::from(*byte)] = Some(code as u8),
-                [_, _, ..] if symbol.len() <= 8 => {
-                    long_symbols.push(Candidate::new(code as u8, symbol));
+                [byte] => single_byte[usize::from(*byte)] = u16::from(code) | 1 << 8,
+                [a, b] => pairs.push((usize::from(*a) | usize::from(*b) << 8, code)),
+                [_, _, _, ..] if symbol.len() <= 8 => {
+                    let candidate = Candidate::new(code, symbol);
+                    let slot = &mut long_symbols[hash3(symbol_word(symbol))];
+                    // Symbols picked for another encoder may share a hash; the first is used.
+                    if slot.len == Candidate::NONE.len {
+                        *slot = candidate;
+                    }
                 }
                 _ => {}
             }
         }
-        let prefix = |c: &Candidate| (c.word & 0xffff) as usize;
-        long_symbols.sort_by_key(|c| (prefix(c), std::cmp::Reverse(c.len)));
-        let mut by_prefix = vec![0u32; 1 << 16];
-        for (index, candidate) in long_symbols.iter().enumerate() {
-            let entry = &mut by_prefix[prefix(candidate)];
-            if *entry == 0 {
-                *entry = (index as u32) << 8;
-            }
-            *entry += 1;
+        // Without a two-byte symbol, a prefix falls back to its first byte's symbol.
+        let mut short: Vec<u16> = (0..1usize << 16)
+            .map(|prefix| single_byte[prefix & 0xff])
+            .collect();
+        for (prefix, code) in pairs {
+            short[prefix] = u16::from(code) | 2 << 8;
         }
         Self {
             table: SymbolTable {
@@ -483,38 +612,27 @@ impl Encoder {
                 suffix_lim: 0,
             },
             long_symbols,
-            by_prefix,
+            short,
             single_byte,
         }
     }
 
-    /// The longest symbol matching at the start of `rest`: its code and length.
+    /// The longest symbol that starts `word` (the next `available` bytes of the text, 1 to 8,
+    /// in the low bytes): its code and length, or length 0 when the first byte must be
+    /// escaped.
     #[inline]
-    fn longest_match(&self, rest: &[u8]) -> Option<(u8, usize)> {
-        let first = *rest.first()?;
-        if rest.len() >= 2 {
-            let (word, available) = match rest.first_chunk::<8>() {
-                Some(bytes) => (u64::from_le_bytes(*bytes), 8),
-                None => {
-                    let mut bytes = [0u8; 8];
-                    bytes[..rest.len()].copy_from_slice(rest);
-                    (u64::from_le_bytes(bytes), rest.len())
-                }
-            };
-            let entry = self.by_prefix[(word & 0xffff) as usize];
-            let start = (entry >> 8) as usize;
-            let group = self
-                .long_symbols
-                .get(start..start + (entry & 0xff) as usize)
-                .unwrap_or_default();
-            if let Some(c) = group
-                .iter()
-                .find(|c| usize::from(c.len) <= available && word & c.mask == c.word)
-            {
-                return Some((c.code, usize::from(c.len)));
-            }
+    fn longest_match(&self, word: u64, available: usize) -> (u8, usize) {
+        let short = if available >= 2 {
+            self.short[(word & 0xffff) as usize]
+        } else {
+            self.single_byte[(word & 0xff) as usize]
+        };
+        let long = &self.long_symbols[hash3(word)];
+        if long.matches(word, available) {
+            (long.code, usize::from(long.len))
+        } else {
+            ((short & 0xff) as u8, usize::from(short >> 8))
         }
-        self.single_byte[usize::from(first)].map(|code| (code, 1))
     }
 
     /// The greedy parse of a string into symbols and single bytes.
@@ -522,29 +640,73 @@ impl Encoder {
         let mut tokens = Vec::new();
         let mut at = 0;
         while at < string.len() {
-            let len = self.longest_match(&string[at..]).map_or(1, |(_, len)| len);
+            let available = (string.len() - at).min(8);
+            let len = self.longest_match(word_at(string, at), available).1.max(1);
             tokens.push(&string[at..at + len]);
             at += len;
         }
         tokens
     }
 
+    /// Compresses the strings `data[offsets[i]..offsets[i + 1]]`: returns their codes, back to
+    /// back, and `n + 1` offsets into them.
+    ///
+    /// Offsets that are not ascending or point outside `data` are an internal error (they come
+    /// from the writer's own buffers).
+    pub fn compress_strings(&self, data: &[u8], offsets: &[u64]) -> Result<(Vec<u8>, Vec<u64>)> {
+        let first = offsets.first().copied().unwrap_or(0) as usize;
+        let last = offsets.last().copied().unwrap_or(0) as usize;
+        if last > data.len() || first > last {
+            return Err(Error::internal("string offsets outside their data"));
+        }
+        // Every byte becomes at most two codes (an escape and the byte).
+        let mut codes = vec![0u8; 2 * (last - first) + 8];
+        let mut written = 0usize;
+        let mut new_offsets = Vec::with_capacity(offsets.len());
+        new_offsets.push(0u64);
+        for pair in offsets.windows(2) {
+            let (start, end) = (pair[0] as usize, pair[1] as usize);
+            if start > end || end > last {
+                return Err(Error::internal("string offsets are not ascending"));
+            }
+            written = self.compress_range(data, start, end, &mut codes, written);
+            new_offsets.push(written as u64);
+        }
+        codes.truncate(written);
+        Ok((codes, new_offsets))
+    }
+
+    /// Compresses `data[start..end]` into `codes` from `written` on (which has room for two
+    /// codes per byte); returns the new length.
+    #[inline]
+    fn compress_range(
+        &self,
+        data: &[u8],
+        start: usize,
+        end: usize,
+        codes: &mut [u8],
+        mut written: usize,
+    ) -> usize {
+        let mut at = start;
+        while at < end {
+            let word = word_at(data, at);
+            let (code, len) = self.longest_match(word, (end - at).min(8));
+            // An escape writes 255 and the byte; a symbol writes its code (the second byte
+            // is overwritten by the next code).
+            let escaped = len == 0;
+            codes[written] = if escaped { ESCAPE } else { code };
+            codes[written + 1] = word as u8;
+            written += 1 + usize::from(escaped);
+            at += len.max(1);
+        }
+        written
+    }
+
     /// Compresses one string, appending its codes to `out`.
     pub fn compress_into(&self, string: &[u8], out: &mut Vec<u8>) {
-        let mut at = 0;
-        while at < string.len() {
-            match self.longest_match(&string[at..]) {
-                Some((code, len)) => {
-                    out.push(code);
-                    at += len;
-                }
-                None => {
-                    out.push(ESCAPE);
-                    out.push(string[at]);
-                    at += 1;
-                }
-            }
-        }
+        let mut codes = vec![0u8; 2 * string.len()];
+        let written = self.compress_range(string, 0, string.len(), &mut codes, 0);
+        out.extend_from_slice(&codes[..written]);
     }
 
     /// The table to store with the page.
@@ -619,5 +781,129 @@ mod tests {
         let mut out = Vec::new();
         table.decompress_into(&[255, 1, 2], &mut out).unwrap();
         assert_eq!(out, vec![255, 1, 2]);
+    }
+
+    /// Strings of words and stray bytes (which need escapes), 0 to ~60 bytes long.
+    fn sample_strings(count: usize) -> Vec<Vec<u8>> {
+        let words: [&[u8]; 6] = [
+            b"quickly ",
+            b"final ",
+            b"deposits",
+            b" the ",
+            b"ironic",
+            b"x",
+        ];
+        let mut state = 7u64;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            (state >> 33) as usize
+        };
+        (0..count)
+            .map(|_| {
+                let mut string = Vec::new();
+                for _ in 0..next() % 8 {
+                    if next() % 5 == 0 {
+                        string.push((next() % 256) as u8);
+                    } else {
+                        string.extend_from_slice(words[next() % words.len()]);
+                    }
+                }
+                string
+            })
+            .collect()
+    }
+
+    #[test]
+    fn page_compression_and_block_decoding_round_trip() {
+        let strings = sample_strings(3000);
+        let mut data = Vec::new();
+        let mut offsets = vec![0u64];
+        for string in &strings {
+            data.extend_from_slice(string);
+            offsets.push(data.len() as u64);
+        }
+        let encoder = Encoder::train(strings.iter().map(Vec::as_slice));
+        let (codes, code_offsets) = encoder.compress_strings(&data, &offsets).unwrap();
+        assert!(
+            codes.len() < data.len(),
+            "{} of {}",
+            codes.len(),
+            data.len()
+        );
+        assert!(codes.contains(&ESCAPE));
+        // Each string compresses as it does alone.
+        for (i, string) in strings.iter().enumerate() {
+            let mut alone = Vec::new();
+            encoder.compress_into(string, &mut alone);
+            let range = code_offsets[i] as usize..code_offsets[i + 1] as usize;
+            assert_eq!(&codes[range], alone.as_slice());
+        }
+        let table = encoder.table().serialize();
+        for offset_bits in [32u32, 64] {
+            let offset_bytes: Vec<u8> = code_offsets
+                .iter()
+                .flat_map(|&o| {
+                    if offset_bits == 32 {
+                        (o as u32).to_le_bytes().to_vec()
+                    } else {
+                        o.to_le_bytes().to_vec()
+                    }
+                })
+                .collect();
+            let block = DataBlock::Variable {
+                offsets: Bytes::from(offset_bytes),
+                offset_bits,
+                data: Bytes::from(codes.clone()),
+                num_values: strings.len(),
+            };
+            let DataBlock::Variable {
+                offsets: out_offsets,
+                data: out,
+                ..
+            } = decompress_with_table(&table, block).unwrap()
+            else {
+                panic!("not variable-width")
+            };
+            assert_eq!(out.as_ref(), data.as_slice());
+            let width = (offset_bits / 8) as usize;
+            let decoded: Vec<u64> = out_offsets
+                .chunks_exact(width)
+                .map(|w| w.iter().rev().fold(0u64, |acc, &b| acc << 8 | u64::from(b)))
+                .collect();
+            assert_eq!(decoded, offsets);
+        }
+        // A code beyond the table and a trailing escape are corrupt.
+        let bad = |codes: Vec<u8>| DataBlock::Variable {
+            offsets: Bytes::from([0u32, codes.len() as u32].map(u32::to_le_bytes).concat()),
+            offset_bits: 32,
+            data: Bytes::from(codes),
+            num_values: 1,
+        };
+        let small = SymbolTable {
+            compressed: true,
+            symbols: vec![b"ab".to_vec(), b"cde".to_vec(), b"f".to_vec()],
+            terminator: 0,
+            suffix_lim: 0,
+        }
+        .serialize();
+        let decoded = decompress_with_table(&small, bad(vec![0, 1, ESCAPE, b'!', 2, 0, 0, 0, 0]));
+        let DataBlock::Variable { data: out, .. } = decoded.unwrap() else {
+            panic!("not variable-width")
+        };
+        assert_eq!(out.as_ref(), b"abcde!fabababab");
+        for codes in [
+            vec![0, 3, 0, 0, 0, 0, 0, 0, 0],
+            vec![0, ESCAPE],
+            vec![254],
+            vec![0, 9],
+        ] {
+            assert!(
+                decompress_with_table(&small, bad(codes.clone())).is_err(),
+                "{codes:?}"
+            );
+        }
+        assert!(decompress_with_table(&table, bad(vec![0, ESCAPE])).is_err());
     }
 }

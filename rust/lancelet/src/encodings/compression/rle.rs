@@ -4,6 +4,8 @@
 //! chunks the values and the lengths are two value buffers. In block form (2.2) they share one
 //! buffer: `u64 LE byte length of the values | values | u8 run lengths`.
 
+use std::ops::Range;
+
 use bytes::Bytes;
 
 use crate::encodings::compression::block::DataBlock;
@@ -60,8 +62,9 @@ pub fn runs_of<T: PartialEq>(items: impl IntoIterator<Item = T>) -> usize {
     runs
 }
 
-/// Expands runs back into `num_values` values of `bits` bits.
-pub fn decode(values: &[u8], lengths: &[u8], bits: u64, num_values: usize) -> Result<DataBlock> {
+/// Checks that `values` and `lengths` describe `num_values` values of `bits` bits; returns
+/// the value width in bytes.
+fn checked_width(values: &[u8], lengths: &[u8], bits: u64, num_values: usize) -> Result<usize> {
     let width = match bits {
         8 | 16 | 32 | 64 | 128 => (bits / 8) as usize,
         other => return Err(Error::corrupt(format!("run-length values of {other} bits"))),
@@ -79,16 +82,80 @@ pub fn decode(values: &[u8], lengths: &[u8], bits: u64, num_values: usize) -> Re
             "run lengths add up to {total} values, expected {num_values}"
         )));
     }
-    let mut out = Vec::with_capacity(total * width);
-    for (value, &length) in values.chunks_exact(width).zip(lengths) {
-        for _ in 0..length {
+    Ok(width)
+}
+
+/// Expands runs back into `num_values` values of `bits` bits.
+pub fn decode(values: &[u8], lengths: &[u8], bits: u64, num_values: usize) -> Result<DataBlock> {
+    let width = checked_width(values, lengths, bits, num_values)?;
+    let mut out = vec![0u8; num_values * width];
+    match width {
+        1 => expand::<1>(values, lengths, &mut out),
+        2 => expand::<2>(values, lengths, &mut out),
+        4 => expand::<4>(values, lengths, &mut out),
+        8 => expand::<8>(values, lengths, &mut out),
+        _ => expand::<16>(values, lengths, &mut out),
+    }
+    Ok(DataBlock::Fixed {
+        data: Bytes::from(out),
+        bits_per_value: bits,
+        num_values,
+    })
+}
+
+/// Writes each run value `W` bytes wide its run length times into `out` (which
+/// [`checked_width`] has sized to the lengths' total).
+fn expand<const W: usize>(values: &[u8], lengths: &[u8], out: &mut [u8]) {
+    let (slots, _) = out.as_chunks_mut::<W>();
+    let mut slots = slots.iter_mut();
+    for (value, &length) in values.as_chunks::<W>().0.iter().zip(lengths) {
+        for slot in slots.by_ref().take(usize::from(length)) {
+            *slot = *value;
+        }
+    }
+}
+
+/// The values of the rows in `ranges` (within `0..num_values`, in any order), without
+/// expanding the other runs.
+pub fn select(
+    values: &[u8],
+    lengths: &[u8],
+    bits: u64,
+    num_values: usize,
+    ranges: &[Range<usize>],
+) -> Result<DataBlock> {
+    let width = checked_width(values, lengths, bits, num_values)?;
+    // The row after each run ends.
+    let ends: Vec<usize> = lengths
+        .iter()
+        .scan(0usize, |end, &l| {
+            *end += usize::from(l);
+            Some(*end)
+        })
+        .collect();
+    let selected: usize = ranges.iter().map(|r| r.len()).sum();
+    let mut out = Vec::with_capacity(selected * width);
+    for range in ranges {
+        if range.end > num_values {
+            return Err(Error::corrupt(format!(
+                "rows {range:?} of a run-length chunk of {num_values} values"
+            )));
+        }
+        let mut run = ends.partition_point(|&end| end <= range.start);
+        for row in range.clone() {
+            while ends.get(run).is_some_and(|&end| end <= row) {
+                run += 1;
+            }
+            let value = values
+                .get(run * width..(run + 1) * width)
+                .ok_or_else(|| Error::corrupt("run-length row past the last run"))?;
             out.extend_from_slice(value);
         }
     }
     Ok(DataBlock::Fixed {
         data: Bytes::from(out),
         bits_per_value: bits,
-        num_values,
+        num_values: selected,
     })
 }
 
@@ -158,5 +225,65 @@ mod tests {
                 .unwrap(),
             levels
         );
+    }
+
+    #[test]
+    fn every_width_expands_and_selects_rows_of_runs() {
+        for width in [1usize, 2, 4, 8, 16] {
+            // Runs of 1 to 300 values (so some are split), values distinct per run.
+            let mut data = Vec::new();
+            for run in 0..40usize {
+                let mut value = vec![0u8; width];
+                value[0] = run as u8;
+                value[width - 1] |= 0x80;
+                for _ in 0..(run * 37) % 300 + 1 {
+                    data.extend_from_slice(&value);
+                }
+            }
+            let rows = data.len() / width;
+            let bits = (width * 8) as u64;
+            let (values, lengths) = encode(&data, width);
+            let DataBlock::Fixed { data: back, .. } =
+                decode(&values, &lengths, bits, rows).unwrap()
+            else {
+                panic!("not fixed-width")
+            };
+            assert_eq!(back.as_ref(), data.as_slice(), "width {width}");
+            let ranges = [rows - 3..rows, 0..2, 250..260, 7..7, 1..2];
+            let DataBlock::Fixed {
+                data: picked,
+                num_values,
+                ..
+            } = select(&values, &lengths, bits, rows, &ranges).unwrap()
+            else {
+                panic!("not fixed-width")
+            };
+            let expected: Vec<u8> = ranges
+                .iter()
+                .flat_map(|r| data[r.start * width..r.end * width].iter().copied())
+                .collect();
+            assert_eq!(num_values, 16);
+            assert_eq!(picked.as_ref(), expected.as_slice(), "width {width}");
+            assert!(
+                select(
+                    &values,
+                    &lengths,
+                    bits,
+                    rows,
+                    std::slice::from_ref(&(rows - 1..rows + 1))
+                )
+                .is_err()
+            );
+            assert!(
+                select(
+                    &values,
+                    &lengths,
+                    bits,
+                    rows + 1,
+                    std::slice::from_ref(&(0..1))
+                )
+                .is_err()
+            );
+        }
     }
 }

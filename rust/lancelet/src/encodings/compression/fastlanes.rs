@@ -25,7 +25,18 @@ pub const BLOCK: usize = 1024;
 const FL_ORDER: [usize; 8] = [0, 4, 2, 6, 1, 5, 3, 7];
 
 /// An unsigned word type that blocks are made of.
-pub trait Word: arrow_buffer::ArrowNativeType + Copy + Default + Send + Sync + 'static {
+pub trait Word:
+    arrow_buffer::ArrowNativeType
+    + Copy
+    + Default
+    + Send
+    + Sync
+    + 'static
+    + std::ops::Shl<usize, Output = Self>
+    + std::ops::Shr<usize, Output = Self>
+    + std::ops::BitOr<Output = Self>
+    + std::ops::BitAnd<Output = Self>
+{
     /// Bits per word.
     const BITS: usize;
     /// The word as a u64.
@@ -73,61 +84,72 @@ fn mask(width: usize) -> u64 {
     }
 }
 
-/// The input index stored at row `r` of lane `l`.
-fn input_index(row: usize, lane: usize) -> usize {
-    FL_ORDER[row / 8] * 16 + (row % 8) * 128 + lane
-}
-
 /// The number of T-bit words a block packed to `width` bits takes.
 pub fn packed_words<T: Word>(width: usize) -> usize {
     BLOCK * width / T::BITS
 }
 
+/// The first input index of row `r`: the row's lanes hold that index and the `LANES - 1`
+/// indices after it.
+fn row_start(row: usize) -> usize {
+    FL_ORDER[row / 8] * 16 + (row % 8) * 128
+}
+
 /// Packs 1024 values to `width` bits (the caller guarantees `width <= T::BITS` and that every
 /// value fits), appending `packed_words(width)` words to `out`.
+///
+/// Row by row, the inner loop runs over the lanes: a row's values are contiguous in the input
+/// and its words contiguous in the output, so the compiler turns it into vector shifts.
 pub fn pack<T: Word>(input: &[T; BLOCK], width: usize, out: &mut Vec<T>) {
     let bits = T::BITS;
     let lanes = BLOCK / bits;
     let start = out.len();
     out.resize(start + packed_words::<T>(width), T::default());
-    if width == 0 {
+    if width == 0 || width > bits {
         return;
     }
     let packed = &mut out[start..];
-    let m = mask(width);
-    for lane in 0..lanes {
-        for row in 0..bits {
-            let value = input[input_index(row, lane)].to_u64() & m;
-            let position = row * width;
-            let (word, bit) = (position / bits, position % bits);
-            let at = word * lanes + lane;
-            packed[at] = T::from_u64(packed[at].to_u64() | (value << bit));
-            if bit + width > bits {
-                let next = (word + 1) * lanes + lane;
-                packed[next] = T::from_u64(packed[next].to_u64() | (value >> (bits - bit)));
+    let m = T::from_u64(mask(width));
+    for row in 0..bits {
+        let position = row * width;
+        let (word, bit) = (position / bits, position % bits);
+        let values = &input[row_start(row)..row_start(row) + lanes];
+        let (low, high) = packed[word * lanes..].split_at_mut(lanes);
+        for (slot, &value) in low.iter_mut().zip(values) {
+            *slot = *slot | ((value & m) << bit);
+        }
+        if bit + width > bits {
+            for (slot, &value) in high[..lanes].iter_mut().zip(values) {
+                *slot = *slot | ((value & m) >> (bits - bit));
             }
         }
     }
 }
 
-/// Unpacks a block of `packed_words(width)` words into 1024 values.
+/// Unpacks a block of `packed_words(width)` words into 1024 values (zeros when the block is
+/// short or `width` exceeds the word).
 pub fn unpack<T: Word>(packed: &[T], width: usize, out: &mut [T; BLOCK]) {
     let bits = T::BITS;
     let lanes = BLOCK / bits;
-    if width == 0 || packed.len() < packed_words::<T>(width) {
+    if width == 0 || width > bits || packed.len() < packed_words::<T>(width) {
         out.fill(T::default());
         return;
     }
-    let m = mask(width);
-    for lane in 0..lanes {
-        for row in 0..bits {
-            let position = row * width;
-            let (word, bit) = (position / bits, position % bits);
-            let mut value = packed[word * lanes + lane].to_u64() >> bit;
-            if bit + width > bits {
-                value |= packed[(word + 1) * lanes + lane].to_u64() << (bits - bit);
+    let m = T::from_u64(mask(width));
+    for row in 0..bits {
+        let position = row * width;
+        let (word, bit) = (position / bits, position % bits);
+        let values = &mut out[row_start(row)..row_start(row) + lanes];
+        let low = &packed[word * lanes..word * lanes + lanes];
+        if bit + width > bits {
+            let high = &packed[(word + 1) * lanes..(word + 2) * lanes];
+            for ((value, &low), &high) in values.iter_mut().zip(low).zip(high) {
+                *value = ((low >> bit) | (high << (bits - bit))) & m;
             }
-            out[input_index(row, lane)] = T::from_u64(value & m);
+        } else {
+            for (value, &low) in values.iter_mut().zip(low) {
+                *value = (low >> bit) & m;
+            }
         }
     }
 }

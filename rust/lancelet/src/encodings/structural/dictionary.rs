@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use arrow_array::{Array, ArrayRef, UInt32Array};
+use arrow_array::types::{ByteArrayType, GenericBinaryType, GenericStringType};
+use arrow_array::{Array, ArrayRef, GenericByteArray, OffsetSizeTrait, UInt32Array};
+use arrow_buffer::{ArrowNativeType, Buffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::DataType;
 
 use crate::error::{Error, Result};
@@ -32,12 +34,121 @@ pub fn dictionary_values(
                 .build()?;
             Ok(arrow_array::make_array(data))
         }
+        DataType::Utf8 if plain(dictionary, indices) => {
+            gather::<GenericStringType<i32>>(dictionary, indices.values())
+        }
+        DataType::LargeUtf8 if plain(dictionary, indices) => {
+            gather::<GenericStringType<i64>>(dictionary, indices.values())
+        }
+        DataType::Binary if plain(dictionary, indices) => {
+            gather::<GenericBinaryType<i32>>(dictionary, indices.values())
+        }
+        DataType::LargeBinary if plain(dictionary, indices) => {
+            gather::<GenericBinaryType<i64>>(dictionary, indices.values())
+        }
         _ => Ok(arrow_select::take::take(
             dictionary.as_ref(),
             indices,
             None,
         )?),
     }
+}
+
+/// Whether neither the indices nor the items have nulls (the case [`gather`] handles).
+fn plain(dictionary: &ArrayRef, indices: &UInt32Array) -> bool {
+    dictionary.null_count() == 0 && indices.null_count() == 0
+}
+
+/// Looks up the byte items at `indices` (each already checked to be below the item count).
+/// When the items are short (at most 32 bytes) and there are more indices than items, each
+/// value is copied as one fixed-size word (see [`gather_words`]).
+fn gather<T: ByteArrayType>(dictionary: &ArrayRef, indices: &[u32]) -> Result<ArrayRef>
+where
+    T::Offset: OffsetSizeTrait,
+{
+    let items = dictionary
+        .as_any()
+        .downcast_ref::<GenericByteArray<T>>()
+        .ok_or_else(|| Error::internal("dictionary items do not match the field's type"))?;
+    let item = |index: u32| -> Result<&[u8]> {
+        let index = index as usize;
+        if index >= items.len() {
+            return Err(Error::corrupt(format!(
+                "dictionary index {index} is out of range for {} items",
+                items.len()
+            )));
+        }
+        Ok(items.value(index).as_ref())
+    };
+    let mut total = 0usize;
+    let mut offsets = Vec::with_capacity(indices.len() + 1);
+    offsets.push(T::Offset::usize_as(0));
+    for &index in indices {
+        total += item(index)?.len();
+        offsets.push(T::Offset::from_usize(total).ok_or_else(|| {
+            Error::not_supported("dictionary values too large for the field's offsets")
+        })?);
+    }
+    let longest = if indices.len() < items.len() {
+        usize::MAX
+    } else {
+        let offsets = items.value_offsets();
+        let lengths = offsets.windows(2).map(|w| (w[1] - w[0]).as_usize());
+        lengths.max().unwrap_or(0)
+    };
+    let data = if longest > 32 {
+        let mut data = Vec::with_capacity(total);
+        for &index in indices {
+            data.extend_from_slice(item(index)?);
+        }
+        data
+    } else {
+        let items: Vec<&[u8]> = items.iter().flatten().map(|item| item.as_ref()).collect();
+        if longest <= 8 {
+            gather_words::<8>(&items, indices, total)?
+        } else if longest <= 16 {
+            gather_words::<16>(&items, indices, total)?
+        } else {
+            gather_words::<32>(&items, indices, total)?
+        }
+    };
+    let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
+    Ok(Arc::new(GenericByteArray::<T>::try_new(
+        offsets,
+        Buffer::from_vec(data),
+        None,
+    )?))
+}
+
+/// The items at `indices` joined (`total` bytes), every item (at most `N` bytes) first padded
+/// to an `N`-byte word: each value is one fixed-size copy of its word, the next value
+/// overwriting the padding, where a copy of the value's own length would be a call to
+/// `memcpy` per value.
+fn gather_words<const N: usize>(items: &[&[u8]], indices: &[u32], total: usize) -> Result<Vec<u8>> {
+    let mut words = Vec::with_capacity(items.len());
+    let mut lengths = Vec::with_capacity(items.len());
+    for item in items {
+        let mut word = [0u8; N];
+        word.get_mut(..item.len())
+            .ok_or_else(|| Error::internal("a dictionary item is longer than its word"))?
+            .copy_from_slice(item);
+        words.push(word);
+        lengths.push(item.len());
+    }
+    let mut data = vec![0u8; total + N];
+    let mut at = 0;
+    for &index in indices {
+        let (word, length) = words
+            .get(index as usize)
+            .zip(lengths.get(index as usize))
+            .ok_or_else(|| Error::corrupt("dictionary index is out of range"))?;
+        data.get_mut(at..at + N)
+            .ok_or_else(|| Error::internal("dictionary values overran their buffer"))?
+            .copy_from_slice(word);
+        at += length;
+    }
+    data.truncate(total);
+    Ok(data)
 }
 
 fn arrow_cast_keys(keys: &UInt32Array, key: &DataType) -> Result<ArrayRef> {
@@ -75,12 +186,38 @@ mod tests {
     use arrow_array::StringArray;
     use arrow_array::cast::AsArray;
 
+    #[test]
+    fn items_of_every_word_size_are_gathered() {
+        check(&["eight b.", "", "x"], &[0, 1, 2, 0, 0]);
+        check(&["thirty-two bytes of dictionary..", "y"], &[0, 1, 0, 1]);
+        check(&["thirty-three bytes of dictionary.", "y"], &[0, 1, 0, 1]);
+    }
+
+    /// Checks the lookup against arrow's `take` for every byte type.
     fn check(items: &[&str], indices: &[u32]) {
-        let dictionary: ArrayRef = Arc::new(StringArray::from(items.to_vec()));
         let indices = UInt32Array::from(indices.to_vec());
-        let expected = arrow_select::take::take(dictionary.as_ref(), &indices, None).unwrap();
-        let actual = dictionary_values(&DataType::Utf8, &dictionary, &indices).unwrap();
-        assert_eq!(actual.as_ref(), expected.as_ref());
+        let dictionaries: [ArrayRef; 4] = [
+            Arc::new(StringArray::from(items.to_vec())),
+            Arc::new(arrow_array::LargeStringArray::from(items.to_vec())),
+            Arc::new(arrow_array::BinaryArray::from_iter_values(items)),
+            Arc::new(arrow_array::LargeBinaryArray::from_iter_values(items)),
+        ];
+        for dictionary in dictionaries {
+            let data_type = dictionary.data_type().clone();
+            let expected = arrow_select::take::take(dictionary.as_ref(), &indices, None).unwrap();
+            let actual = dictionary_values(&data_type, &dictionary, &indices).unwrap();
+            assert_eq!(actual.as_ref(), expected.as_ref(), "{data_type}");
+        }
+    }
+
+    #[test]
+    fn fewer_indices_than_items_are_gathered() {
+        check(&["a", "bb", "ccc", "", "eeee", "f"], &[4, 1]);
+    }
+
+    #[test]
+    fn sixteen_byte_items_fill_their_words() {
+        check(&["sixteen bytes..!", "", "z"], &[0, 0, 1, 2, 0, 1, 1]);
     }
 
     #[test]

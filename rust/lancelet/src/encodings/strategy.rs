@@ -168,7 +168,7 @@ pub fn encode_page(
         Some(LayoutHint::FullZip) => full_zip_possible(&block),
         Some(LayoutHint::MiniBlock) => false,
         None => wide && full_zip_possible(&block),
-    } || too_wide_for_mini_block(&block);
+    } || too_wide_for_mini_block(&block, width);
     if use_full_zip {
         return full_zip_page(ctx, rep, def, num_entries, block, width, hints);
     }
@@ -365,9 +365,8 @@ fn full_zip_possible(block: &DataBlock) -> bool {
     }
 }
 
-/// Values that cannot fit two to a mini-block chunk.
-fn too_wide_for_mini_block(block: &DataBlock) -> bool {
-    let width = value_width(block);
+/// Values that cannot fit two to a mini-block chunk (`width`: the block's [`value_width`]).
+fn too_wide_for_mini_block(block: &DataBlock, width: usize) -> bool {
     match block {
         DataBlock::Variable { .. } => width > 8 * 1024,
         _ => 2 * width > encode::MAX_CHUNK_VALUE_BYTES,
@@ -385,24 +384,34 @@ fn max_variable_length(block: &DataBlock) -> usize {
     else {
         return 0;
     };
-    let width = (*offset_bits / 8) as usize;
-    let read = |word: &[u8]| -> usize {
-        if width == 4 {
-            u32::from_le_bytes(<[u8; 4]>::try_from(word).unwrap_or_default()) as usize
-        } else {
-            u64::from_le_bytes(<[u8; 8]>::try_from(word).unwrap_or_default()) as usize
-        }
-    };
-    let mut words = offsets.chunks_exact(width).take(num_values + 1).map(read);
-    let Some(mut previous) = words.next() else {
+    let count = num_values + 1;
+    if *offset_bits == 32 {
+        longest_gap(offsets.chunks_exact(4).take(count).map(|word| {
+            u64::from(u32::from_le_bytes(
+                <[u8; 4]>::try_from(word).unwrap_or_default(),
+            ))
+        }))
+    } else {
+        longest_gap(
+            offsets
+                .chunks_exact(8)
+                .take(count)
+                .map(|word| u64::from_le_bytes(<[u8; 8]>::try_from(word).unwrap_or_default())),
+        )
+    }
+}
+
+/// The largest difference between consecutive offsets (0 when they do not increase).
+fn longest_gap(mut offsets: impl Iterator<Item = u64>) -> usize {
+    let Some(mut previous) = offsets.next() else {
         return 0;
     };
     let mut longest = 0;
-    for offset in words {
+    for offset in offsets {
         longest = longest.max(offset.saturating_sub(previous));
         previous = offset;
     }
-    longest
+    usize::try_from(longest).unwrap_or(usize::MAX)
 }
 
 /// The value all valid entries share, if they do (as a one-value array). Values are compared
@@ -800,8 +809,19 @@ fn smallest_of_words<T: Word + PartialEq>(
     let width = T::BITS / 8;
     let flat_size = values.len() * width;
     let packed_size = bitpacked_size(values);
-    let rle_size = rle::runs_of(values) * (width + 1);
     let threshold = flat_size - flat_size / 20;
+    // Every change of value starts a run: when even that many runs are too large, the exact
+    // count (runs are also cut at 255 values) does not matter.
+    let changes = values
+        .iter()
+        .zip(values.iter().skip(1))
+        .filter(|(a, b)| a != b)
+        .count();
+    let rle_size = if (changes + 1) * (width + 1) >= threshold {
+        (changes + 1) * (width + 1)
+    } else {
+        rle::runs_of(values) * (width + 1)
+    };
     if packed_size < threshold && packed_size <= rle_size {
         return Ok(bitpacked(values));
     }
@@ -1063,16 +1083,6 @@ fn auto_fixed_dictionary(
     Some((indices, block))
 }
 
-/// The signed integer a little-endian value of 4, 8 or 16 bytes holds, if it fits an i64.
-fn small_integer(value: &[u8]) -> Option<i64> {
-    match value.len() {
-        4 => Some(i64::from(i32::from_le_bytes(value.try_into().ok()?))),
-        8 => Some(i64::from_le_bytes(value.try_into().ok()?)),
-        16 => i64::try_from(i128::from_le_bytes(value.try_into().ok()?)).ok(),
-        _ => None,
-    }
-}
-
 /// Numbers distinct integers through a table with one slot per value between the smallest
 /// and the largest, when that range is narrow: `None` when it is not (or the values are not
 /// integers that fit an i64), `Some(None)` past `limit` distinct values.
@@ -1082,11 +1092,32 @@ fn index_small_range(
     width: usize,
     limit: usize,
 ) -> Option<Option<(Vec<u32>, Vec<u8>)>> {
-    let num_values = data.len() / width;
+    match width {
+        4 => index_small_range_of::<4>(data, limit, |b| Some(i64::from(i32::from_le_bytes(b)))),
+        8 => index_small_range_of::<8>(data, limit, |b| Some(i64::from_le_bytes(b))),
+        16 => {
+            index_small_range_of::<16>(data, limit, |b| i64::try_from(i128::from_le_bytes(b)).ok())
+        }
+        _ => None,
+    }
+}
+
+/// [`index_small_range`] of `W`-byte values, read as integers by `integer`.
+#[allow(clippy::type_complexity)]
+fn index_small_range_of<const W: usize>(
+    data: &[u8],
+    limit: usize,
+    integer: impl Fn([u8; W]) -> Option<i64>,
+) -> Option<Option<(Vec<u32>, Vec<u8>)>> {
+    let values = || {
+        data.chunks_exact(W)
+            .map(|value| <[u8; W]>::try_from(value).unwrap_or([0; W]))
+    };
+    let num_values = data.len() / W;
     let mut min = i64::MAX;
     let mut max = i64::MIN;
-    for value in data.chunks_exact(width) {
-        let value = small_integer(value)?;
+    for value in values() {
+        let value = integer(value)?;
         min = min.min(value);
         max = max.max(value);
     }
@@ -1099,8 +1130,8 @@ fn index_small_range(
     let mut items = Vec::new();
     let mut indices = Vec::with_capacity(num_values);
     let mut distinct = 0u32;
-    for value in data.chunks_exact(width) {
-        let offset = small_integer(value)?.abs_diff(min);
+    for value in values() {
+        let offset = integer(value)?.abs_diff(min);
         let slot = slots.get_mut(usize::try_from(offset).ok()?)?;
         if *slot == 0 {
             distinct += 1;
@@ -1108,7 +1139,7 @@ fn index_small_range(
                 return Some(None);
             }
             *slot = distinct;
-            items.extend_from_slice(value);
+            items.extend_from_slice(&value);
         }
         indices.push(*slot - 1);
     }
@@ -1147,6 +1178,69 @@ fn index_distinct<'a, K: std::hash::Hash + Eq>(
 /// Most distinct values an automatic dictionary may hold.
 const MAX_DICTIONARY_ITEMS: usize = 100_000;
 
+/// Strings of at most this many bytes are keyed by three words in [`short_key`].
+const SHORT_KEY_BYTES: usize = 23;
+
+/// Numbers the distinct strings of `data` in first-seen order, keyed by `key` (given the
+/// string and where it starts): `(index of each string, the distinct strings)`, or `None` past
+/// `limit` of them or when more than three quarters of the first [`DICTIONARY_PROBE`] are
+/// distinct (free text, identifiers).
+fn index_strings<'a, K: std::hash::Hash + Eq>(
+    data: &'a [u8],
+    offsets: &[u64],
+    limit: usize,
+    key: impl Fn(&'a [u8], usize) -> K,
+) -> Option<(Vec<u32>, Vec<&'a [u8]>)> {
+    let n = offsets.len().saturating_sub(1);
+    let mut seen: FastMap<K, u32> = fast_map(1024);
+    let mut items: Vec<&[u8]> = Vec::new();
+    let mut indices = Vec::with_capacity(n);
+    for window in offsets.windows(2) {
+        let (start, end) = (window[0] as usize, window[1] as usize);
+        let value = data.get(start..end)?;
+        let next = items.len() as u32;
+        let index = *seen.entry(key(value, start)).or_insert_with(|| {
+            items.push(value);
+            next
+        });
+        if items.len() > limit {
+            return None;
+        }
+        indices.push(index);
+        if indices.len() == DICTIONARY_PROBE && items.len() * 4 > DICTIONARY_PROBE * 3 {
+            return None;
+        }
+    }
+    Some((indices, items))
+}
+
+/// A string of at most [`SHORT_KEY_BYTES`] bytes (`value`, at `at` in `data`) as three words:
+/// its bytes, zero-padded, with its length in the last byte. Comparing and hashing these is
+/// much cheaper than comparing slices. Where 24 bytes from `at` are in `data`, the words are
+/// read from there and masked to the string's length.
+fn short_key(data: &[u8], value: &[u8], at: usize) -> [u64; 3] {
+    let len = value.len();
+    let mut bytes = [0u8; 24];
+    match data.get(at..at + 24) {
+        Some(window) => bytes.copy_from_slice(window),
+        None => bytes[..len.min(24)].copy_from_slice(&value[..len.min(24)]),
+    }
+    let mut words = [0u64; 3];
+    for (index, word) in words.iter_mut().enumerate() {
+        let mut raw = [0u8; 8];
+        raw.copy_from_slice(&bytes[index * 8..index * 8 + 8]);
+        let kept = len.saturating_sub(index * 8).min(8);
+        let mask = if kept == 8 {
+            u64::MAX
+        } else {
+            (1u64 << (8 * kept)) - 1
+        };
+        *word = u64::from_le_bytes(raw) & mask;
+    }
+    words[2] |= (len as u64) << 56;
+    words
+}
+
 /// Dictionary-encodes variable-width values when that is at most half their plain size:
 /// `(indices, dictionary items)` in first-seen order. Gives up early when more than three
 /// quarters of the first [`DICTIONARY_PROBE`] values are distinct.
@@ -1155,26 +1249,17 @@ fn auto_dictionary(data: &[u8], offsets: &[u64]) -> Option<(Vec<u32>, DataBlock)
     if n < 100 {
         return None;
     }
-    let mut seen: FastMap<&[u8], u32> = fast_map(1024);
-    let mut items: Vec<&[u8]> = Vec::new();
-    let mut indices = Vec::with_capacity(n);
     let limit = (n / 2).min(MAX_DICTIONARY_ITEMS);
-    for window in offsets.windows(2) {
-        let value = &data[window[0] as usize..window[1] as usize];
-        let next = items.len() as u32;
-        let index = *seen.entry(value).or_insert_with(|| {
-            items.push(value);
-            next
-        });
-        if items.len() > limit {
-            return None;
-        }
-        indices.push(index);
-        // Mostly distinct so far (free text, identifiers): no dictionary.
-        if indices.len() == DICTIONARY_PROBE && items.len() * 4 > DICTIONARY_PROBE * 3 {
-            return None;
-        }
-    }
+    let longest = offsets
+        .windows(2)
+        .map(|w| w[1].saturating_sub(w[0]))
+        .max()
+        .unwrap_or(0);
+    let (indices, items) = if longest <= SHORT_KEY_BYTES as u64 {
+        index_strings(data, offsets, limit, |value, at| short_key(data, value, at))?
+    } else {
+        index_strings(data, offsets, limit, |value, _| value)?
+    };
     let item_bytes: usize = items.iter().map(|i| i.len()).sum();
     let index_bits = (usize::BITS - items.len().saturating_sub(1).leading_zeros()).max(1) as usize;
     let dictionary_size = item_bytes + 4 * (items.len() + 1) + n * index_bits / 8;
@@ -1196,4 +1281,61 @@ fn auto_dictionary(data: &[u8], offsets: &[u64]) -> Option<(Vec<u32>, DataBlock)
         num_values: items.len(),
     };
     Some((indices, block))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Dictionary-encodes `values` and checks that every index leads back to its value.
+    fn round_trip(values: &[&[u8]]) -> usize {
+        let mut data = Vec::new();
+        let mut offsets = vec![0u64];
+        for value in values {
+            data.extend_from_slice(value);
+            offsets.push(data.len() as u64);
+        }
+        let (indices, items) = auto_dictionary(&data, &offsets).expect("a dictionary");
+        let DataBlock::Variable {
+            offsets: item_offsets,
+            data: item_data,
+            num_values,
+            ..
+        } = items
+        else {
+            panic!("string items expected");
+        };
+        let item_offsets = read_offsets(&item_offsets, 32, num_values);
+        for (value, index) in values.iter().zip(&indices) {
+            let index = *index as usize;
+            let item = &item_data[item_offsets[index] as usize..item_offsets[index + 1] as usize];
+            assert_eq!(item, *value);
+        }
+        num_values
+    }
+
+    #[test]
+    fn short_strings_that_differ_in_length_or_trailing_zeros_stay_distinct() {
+        let kinds: [&[u8]; 6] = [
+            b"",
+            b"a",
+            b"a\0",
+            b"a\0\0",
+            b"twenty-three bytes long",
+            b"b",
+        ];
+        let values: Vec<&[u8]> = (0..600).map(|i| kinds[(i * 7) % kinds.len()]).collect();
+        assert_eq!(round_trip(&values), kinds.len());
+    }
+
+    #[test]
+    fn long_strings_are_keyed_by_their_bytes() {
+        let kinds: [&[u8]; 3] = [
+            b"twenty-four bytes long..",
+            b"twenty-four bytes long.!",
+            b"x",
+        ];
+        let values: Vec<&[u8]> = (0..300).map(|i| kinds[i % kinds.len()]).collect();
+        assert_eq!(round_trip(&values), kinds.len());
+    }
 }

@@ -21,8 +21,9 @@ use crate::error::{Error, Result};
 use crate::io::coalesce::CoalesceOptions;
 use crate::io::range_read::{IoHints, RangeRead, group_requests};
 
-/// Reads one local file. Each batch of requests runs on a blocking thread with a file handle
-/// of its own, so concurrent batches never share a file position.
+/// Reads one local file. Each batch of requests opens a file handle of its own, so concurrent
+/// batches never share a file position; batches of more than [`INLINE_READ_BYTES`] run on a
+/// blocking thread.
 #[derive(Debug, Clone)]
 pub struct LocalFileReader {
     path: Arc<PathBuf>,
@@ -94,7 +95,14 @@ impl RangeRead for LocalFileReader {
         let groups: Vec<Vec<Bytes>> = futures::stream::iter(groups)
             .map(|group| {
                 let path = self.path.clone();
-                blocking(move || read_group(&path, &group))
+                let bytes: u64 = group.iter().map(|range| range.end - range.start).sum();
+                async move {
+                    if bytes <= INLINE_READ_BYTES {
+                        read_group(&path, &group)
+                    } else {
+                        blocking(move || read_group(&path, &group)).await
+                    }
+                }
             })
             .buffered(self.hints.max_concurrency.max(1))
             .try_collect()
@@ -102,6 +110,11 @@ impl RangeRead for LocalFileReader {
         Ok(groups.into_iter().flatten().collect())
     }
 }
+
+/// Groups of reads of at most this many bytes run on the calling task's thread: handing them
+/// to a blocking thread and back costs more than copying them from the page cache (a
+/// one-column scan of a million dates took twice as long on two cores as on one).
+const INLINE_READ_BYTES: u64 = 1 << 20;
 
 /// Reads `ranges` (within the file's size) with one file handle.
 fn read_group(path: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {

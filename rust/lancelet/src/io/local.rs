@@ -22,8 +22,7 @@ use crate::io::coalesce::CoalesceOptions;
 use crate::io::range_read::{IoHints, RangeRead, group_requests};
 
 /// Reads one local file. Each batch of requests opens a file handle of its own, so concurrent
-/// batches never share a file position; batches of more than 1 MiB run on a
-/// blocking thread.
+/// batches never share a file position; batches of more than 1 MiB run on a blocking thread.
 #[derive(Debug, Clone)]
 pub struct LocalFileReader {
     path: Arc<PathBuf>,

@@ -92,9 +92,10 @@ where
     let longest = if indices.len() < items.len() {
         usize::MAX
     } else {
-        let offsets = items.value_offsets();
-        let lengths = offsets.windows(2).map(|w| (w[1] - w[0]).as_usize());
-        lengths.max().unwrap_or(0)
+        (0..items.len())
+            .map(|index| AsRef::<[u8]>::as_ref(items.value(index)).len())
+            .max()
+            .unwrap_or(0)
     };
     let data = if longest > 32 {
         let mut data = Vec::with_capacity(total);

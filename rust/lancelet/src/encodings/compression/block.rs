@@ -427,7 +427,13 @@ fn variable_data(
         .and_then(|count| count.checked_mul(width))
         .and_then(|len| offsets.get(..len))
         .ok_or_else(|| Error::corrupt("offsets buffer is shorter than its values"))?;
-    let offsets_buffer = if large {
+    let target_width = if large { 8 } else { 4 };
+    let offsets_buffer = if width == target_width && (words.as_ptr() as usize).is_multiple_of(width)
+    {
+        // Offsets of the field's own width are used in place; Arrow's validation below
+        // rejects any that do not ascend within the data (or that are negative as signed).
+        Buffer::from(offsets.slice(..words.len()))
+    } else if large {
         offsets_as::<i64>(words, width)?
     } else {
         offsets_as::<i32>(words, width)?
@@ -439,14 +445,49 @@ fn variable_data(
         .build()?)
 }
 
-/// Joins variable-width blocks whose offsets are words of `W`: the offsets are rebased onto
-/// one data buffer, which is allocated once at its final size.
+/// Joins variable-width blocks whose offsets are words of `W`.
 fn concat_variable<W: Word>(all: &[DataBlock], num_values: usize) -> Result<DataBlock> {
-    let width = W::BITS / 8;
-    // Each block's offsets and the span of its data they cover.
-    let mut pieces = Vec::with_capacity(all.len());
-    let mut total_bytes = 0usize;
+    let data_bytes = all
+        .iter()
+        .map(|block| match block {
+            DataBlock::Variable { data, .. } => data.len(),
+            _ => 0,
+        })
+        .sum();
+    let mut joined = VariableValues::<W>::with_capacity(num_values, data_bytes);
     for block in all {
+        joined.append(block)?;
+    }
+    Ok(joined.finish())
+}
+
+/// Variable-width values joined block by block: each block's offsets are rebased onto one data
+/// buffer and its bytes copied in while they are still in cache.
+#[derive(Debug)]
+pub struct VariableValues<W: Word> {
+    offsets: Vec<W>,
+    data: Vec<u8>,
+}
+
+impl<W: Word> VariableValues<W> {
+    /// Room for `num_values` values of `data_bytes` bytes in all (capacity hints only).
+    pub fn with_capacity(num_values: usize, data_bytes: usize) -> Self {
+        let mut offsets = Vec::with_capacity(num_values.saturating_add(1));
+        offsets.push(W::from_u64(0));
+        Self {
+            offsets,
+            data: Vec::with_capacity(data_bytes),
+        }
+    }
+
+    /// Values joined so far.
+    pub fn num_values(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// Appends a variable-width block with offsets of `W` (its offsets checked to ascend
+    /// within its data).
+    pub fn append(&mut self, block: &DataBlock) -> Result<()> {
         let DataBlock::Variable {
             offsets,
             offset_bits,
@@ -461,68 +502,78 @@ fn concat_variable<W: Word>(all: &[DataBlock], num_values: usize) -> Result<Data
                 "chunks of one page have different offset widths",
             ));
         }
+        let width = W::BITS / 8;
         let words = num_values
             .checked_add(1)
             .and_then(|n| n.checked_mul(width))
             .and_then(|len| offsets.get(..len))
             .ok_or_else(|| Error::corrupt("short offsets"))?;
-        let first = W::from_le(&words[..width]).to_u64();
-        let last = W::from_le(&words[words.len() - width..]).to_u64();
-        if first > last || last > data.len() as u64 {
+        let (head, rest) = words.split_at(width);
+        let first = W::from_le(head).to_u64();
+        let last = rest
+            .get(rest.len().saturating_sub(width)..)
+            .filter(|word| word.len() == width)
+            .map_or(first, |word| W::from_le(word).to_u64());
+        let part = usize::try_from(first)
+            .ok()
+            .zip(usize::try_from(last).ok())
+            .and_then(|(first, last)| data.get(first..last))
+            .ok_or_else(|| Error::corrupt("variable-width offsets out of range"))?;
+        let base = self.data.len() as u64;
+        if base + part.len() as u64 > W::from_u64(u64::MAX).to_u64() {
+            return Err(Error::not_supported(
+                "more than 4 GiB of values in one read",
+            ));
+        }
+        let mut previous = first;
+        let mut ascending = true;
+        for word in rest.chunks_exact(width) {
+            let end = W::from_le(word).to_u64();
+            ascending &= end >= previous;
+            previous = end;
+            self.offsets
+                .push(W::from_u64((base + end).wrapping_sub(first)));
+        }
+        // Ascending offsets that start at `first` and end at `last` all lie within `part`.
+        if !ascending {
+            self.offsets.truncate(self.offsets.len() - num_values);
             return Err(Error::corrupt("variable-width offsets out of range"));
         }
-        total_bytes += (last - first) as usize;
-        pieces.push((words, data, first, last));
+        self.data.extend_from_slice(part);
+        Ok(())
     }
-    if W::BITS == 32 && total_bytes > u32::MAX as usize {
-        return Err(Error::not_supported(
-            "more than 4 GiB of values in one read",
-        ));
-    }
-    let mut offsets: Vec<W> = Vec::with_capacity(num_values + 1);
-    let mut data = Vec::with_capacity(total_bytes);
-    offsets.push(W::from_u64(0));
-    for (words, part, first, last) in pieces {
-        let base = data.len() as u64;
-        let mut previous = first;
-        for word in words[width..].chunks_exact(width) {
-            let end = W::from_le(word).to_u64();
-            if end < previous || end > last {
-                return Err(Error::corrupt("variable-width offsets out of range"));
-            }
-            offsets.push(W::from_u64(base + end - first));
-            previous = end;
+
+    /// The joined block.
+    pub fn finish(self) -> DataBlock {
+        DataBlock::Variable {
+            num_values: self.num_values(),
+            offsets: into_le_bytes(self.offsets),
+            offset_bits: W::BITS as u32,
+            data: Bytes::from(self.data),
         }
-        data.extend_from_slice(&part[first as usize..last as usize]);
     }
-    Ok(DataBlock::Variable {
-        offsets: into_le_bytes(offsets),
-        offset_bits: W::BITS as u32,
-        data: Bytes::from(data),
-        num_values,
-    })
 }
 
 /// Little-endian offsets of `width` bytes (4 or 8) as an Arrow buffer of `O`; one loop per
 /// width and type, so that each compiles to plain loads.
 fn offsets_as<O: ArrowNativeType + TryFrom<u64>>(words: &[u8], width: usize) -> Result<Buffer> {
-    let values: std::result::Result<Vec<O>, _> = if width == 4 {
-        words
-            .chunks_exact(4)
-            .map(|w| O::try_from(u64::from(u32::from_le_bytes([w[0], w[1], w[2], w[3]]))))
-            .collect()
-    } else {
-        words
-            .chunks_exact(8)
-            .map(|w| O::try_from(u64::from_le_bytes(eight(w))))
-            .collect()
-    };
-    let values = values.map_err(|_| {
+    let too_large = || {
         Error::corrupt(format!(
             "offset too large for {}-bit offsets",
             std::mem::size_of::<O>() * 8
         ))
-    })?;
+    };
+    let mut values = Vec::with_capacity(words.len() / width.max(1));
+    if width == 4 {
+        for w in words.chunks_exact(4) {
+            let word = u64::from(u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
+            values.push(O::try_from(word).map_err(|_| too_large())?);
+        }
+    } else {
+        for w in words.chunks_exact(8) {
+            values.push(O::try_from(u64::from_le_bytes(eight(w))).map_err(|_| too_large())?);
+        }
+    }
     Ok(Buffer::from_vec(values))
 }
 
@@ -571,6 +622,51 @@ mod tests {
         for data in [Bytes::new(), Bytes::from(vec![0u8; 9]).slice(1..1)] {
             assert!(fixed(data, 32, 0).to_indices().unwrap().is_empty());
         }
+    }
+
+    /// A text block whose 32-bit offsets are `offsets`, starting `shift` bytes into their buffer.
+    fn text(offsets: &[u32], data: &[u8], shift: usize) -> DataBlock {
+        let mut words = vec![0u8; shift];
+        words.extend(offsets.iter().flat_map(|o| o.to_le_bytes()));
+        DataBlock::Variable {
+            offsets: Bytes::from(words).slice(shift..),
+            offset_bits: 32,
+            data: Bytes::from(data.to_vec()),
+            num_values: offsets.len() - 1,
+        }
+    }
+
+    #[test]
+    fn text_offsets_are_used_in_place_or_copied() {
+        for shift in [0, 1] {
+            let array = text(&[0, 2, 2, 5], b"abcde", shift)
+                .into_array(&DataType::Utf8)
+                .unwrap();
+            let strings = array
+                .as_any()
+                .downcast_ref::<arrow_array::StringArray>()
+                .unwrap();
+            assert_eq!(
+                strings.iter().flatten().collect::<Vec<_>>(),
+                ["ab", "", "cde"]
+            );
+        }
+        let large = text(&[0, 1], b"z", 0)
+            .into_array(&DataType::LargeUtf8)
+            .unwrap();
+        assert_eq!(large.len(), 1);
+    }
+
+    #[test]
+    fn text_offsets_past_the_signed_range_or_the_data_are_errors() {
+        for offsets in [[0, u32::MAX], [0, 1 << 31], [0, 6]] {
+            for shift in [0, 1] {
+                let result = text(&offsets, b"abcde", shift).into_array(&DataType::Utf8);
+                assert!(result.is_err(), "{offsets:?} at shift {shift}");
+            }
+        }
+        let descending = text(&[0, 3, 1], b"abc", 0).into_array(&DataType::Binary);
+        assert!(descending.is_err());
     }
 
     #[test]

@@ -2,19 +2,48 @@
 
 use bytes::Bytes;
 
-use super::block::DataBlock;
+use super::block::{DataBlock, VariableValues};
 use crate::error::{Error, Result};
 
-/// Joins blocks one at a time, as they are decoded. Byte-aligned fixed-width values are
-/// copied straight into one buffer of the final size, so each decoded chunk is freed (and its
-/// memory reused, still in cache) before the next one is decoded; other kinds of blocks are
-/// kept and joined at the end by [`DataBlock::concat`]. A single block is used as it is.
+/// Joins blocks one at a time, as they are decoded. Byte-aligned fixed-width values and
+/// variable-width values are copied straight into buffers of about the final size, so each
+/// decoded chunk is freed (and its memory reused, still in cache) before the next one is
+/// decoded; other kinds of blocks are kept and joined at the end by [`DataBlock::concat`]. A
+/// single block is used as it is.
 #[derive(Debug)]
 pub struct BlockJoiner {
     expected_values: usize,
+    /// Whether `expected_values` is a count the caller asked for rather than one read from
+    /// the file.
+    exact: bool,
     first: Option<DataBlock>,
     fixed: Option<FixedValues>,
+    variable: Option<Variable>,
     others: Vec<DataBlock>,
+}
+
+/// Variable-width values joined so far, by offset width.
+#[derive(Debug)]
+enum Variable {
+    Narrow(VariableValues<u32>),
+    Wide(VariableValues<u64>),
+}
+
+/// The value bytes of a variable-width block (0 for other blocks).
+fn variable_bytes(block: &DataBlock) -> usize {
+    match block {
+        DataBlock::Variable { data, .. } => data.len(),
+        _ => 0,
+    }
+}
+
+impl Variable {
+    fn append(&mut self, block: &DataBlock) -> Result<()> {
+        match self {
+            Variable::Narrow(values) => values.append(block),
+            Variable::Wide(values) => values.append(block),
+        }
+    }
 }
 
 /// Fixed-width values joined so far.
@@ -54,9 +83,20 @@ impl BlockJoiner {
     pub fn new(expected_values: usize) -> Self {
         Self {
             expected_values,
+            exact: false,
             first: None,
             fixed: None,
+            variable: None,
             others: Vec::new(),
+        }
+    }
+
+    /// A joiner for exactly `values` values, a count the caller chose (the rows it reads),
+    /// not one read from the file: room for all of them is reserved up front.
+    pub fn for_values(values: usize) -> Self {
+        Self {
+            exact: true,
+            ..Self::new(values)
         }
     }
 
@@ -64,6 +104,9 @@ impl BlockJoiner {
     pub fn push(&mut self, block: DataBlock) -> Result<()> {
         if let Some(fixed) = &mut self.fixed {
             return fixed.append(&block);
+        }
+        if let Some(variable) = &mut self.variable {
+            return variable.append(&block);
         }
         let Some(first) = self.first.take() else {
             if self.others.is_empty() {
@@ -73,17 +116,38 @@ impl BlockJoiner {
             }
             return Ok(());
         };
+        // A count from the file's chunk table may be contradicted by later chunks: then at
+        // most 16 times the values decoded so far are reserved.
+        let seen = first.num_values() + block.num_values();
+        let capacity = if self.exact {
+            self.expected_values
+        } else {
+            self.expected_values.clamp(seen, seen.saturating_mul(16))
+        };
         match &first {
-            DataBlock::Fixed {
-                bits_per_value,
-                num_values,
-                ..
-            } if bits_per_value.is_multiple_of(8) && *bits_per_value > 0 => {
+            DataBlock::Variable {
+                offset_bits, data, ..
+            } => {
+                // Room for the expected values at the bytes per value seen so far (plus an
+                // eighth), but at most 16 times the bytes decoded so far plus 8 MiB: a few
+                // huge values first must not reserve memory for all the others.
+                let decoded = data.len().saturating_add(variable_bytes(&block));
+                let estimate = capacity.saturating_mul(decoded) / seen.max(1);
+                let data_bytes = estimate
+                    .saturating_add(estimate / 8)
+                    .min(decoded.saturating_mul(16).saturating_add(8 << 20));
+                let mut variable = match offset_bits {
+                    64 => Variable::Wide(VariableValues::with_capacity(capacity, data_bytes)),
+                    _ => Variable::Narrow(VariableValues::with_capacity(capacity, data_bytes)),
+                };
+                variable.append(&first)?;
+                variable.append(&block)?;
+                self.variable = Some(variable);
+            }
+            DataBlock::Fixed { bits_per_value, .. }
+                if bits_per_value.is_multiple_of(8) && *bits_per_value > 0 =>
+            {
                 let width = (*bits_per_value / 8) as usize;
-                // The expected count comes from the file's chunk table, which later chunks may
-                // contradict: reserve at most 16 times what was decoded so far.
-                let seen = num_values + block.num_values();
-                let capacity = self.expected_values.clamp(seen, seen.saturating_mul(16));
                 let mut fixed = FixedValues {
                     data: Vec::with_capacity(capacity.saturating_mul(width)),
                     bits_per_value: *bits_per_value,
@@ -109,6 +173,11 @@ impl BlockJoiner {
                 bits_per_value: fixed.bits_per_value,
                 num_values: fixed.num_values,
             });
+        }
+        match self.variable {
+            Some(Variable::Narrow(values)) => return Ok(values.finish()),
+            Some(Variable::Wide(values)) => return Ok(values.finish()),
+            None => {}
         }
         match self.first {
             Some(block) => Ok(block),
@@ -196,6 +265,71 @@ mod tests {
             panic!("not variable");
         };
         assert_eq!((&data[..], num_values), (&b"abcde"[..], 2));
+    }
+
+    /// A block of 64-bit offsets into `data`, which may start past its first byte.
+    fn wide_text(offsets: &[u64], data: &[u8]) -> DataBlock {
+        DataBlock::Variable {
+            offsets: Bytes::from(
+                offsets
+                    .iter()
+                    .flat_map(|o| o.to_le_bytes())
+                    .collect::<Vec<_>>(),
+            ),
+            offset_bits: 64,
+            data: Bytes::from(data.to_vec()),
+            num_values: offsets.len() - 1,
+        }
+    }
+
+    #[test]
+    fn wide_offsets_that_start_inside_their_data_are_rebased() {
+        let mut joiner = BlockJoiner::new(5);
+        joiner.push(wide_text(&[2, 4, 4], b"xxabyy")).unwrap();
+        joiner.push(wide_text(&[0, 3], b"cde")).unwrap();
+        joiner.push(wide_text(&[1, 2, 3], b"zfg")).unwrap();
+        let DataBlock::Variable {
+            offsets,
+            offset_bits: 64,
+            data,
+            num_values: 5,
+        } = joiner.finish().unwrap()
+        else {
+            panic!("not five wide values");
+        };
+        let offsets: Vec<u64> = offsets
+            .chunks_exact(8)
+            .map(|w| u64::from_le_bytes(w.try_into().unwrap()))
+            .collect();
+        assert_eq!(offsets, [0, 2, 2, 5, 6, 7]);
+        assert_eq!(&data[..], b"abcdefg");
+    }
+
+    #[test]
+    fn descending_or_overlong_offsets_are_corrupt() {
+        let mut joiner = BlockJoiner::new(4);
+        joiner.push(wide_text(&[0, 1], b"a")).unwrap();
+        let descending = joiner.push(wide_text(&[0, 3, 1], b"abc"));
+        assert!(
+            matches!(descending, Err(Error::Corrupt { .. })),
+            "{descending:?}"
+        );
+        let mut joiner = BlockJoiner::new(4);
+        joiner.push(wide_text(&[0, 1], b"a")).unwrap();
+        let overlong = joiner.push(wide_text(&[0, 9], b"abc"));
+        assert!(
+            matches!(overlong, Err(Error::Corrupt { .. })),
+            "{overlong:?}"
+        );
+        let mut joiner = BlockJoiner::new(4);
+        joiner.push(wide_text(&[0, 1], b"a")).unwrap();
+        let narrow = DataBlock::Variable {
+            offsets: Bytes::from(vec![0u8; 8]),
+            offset_bits: 32,
+            data: Bytes::new(),
+            num_values: 1,
+        };
+        assert!(matches!(joiner.push(narrow), Err(Error::Corrupt { .. })));
     }
 
     #[test]

@@ -18,9 +18,11 @@ pub fn dictionary_values(
     indices: &UInt32Array,
 ) -> Result<ArrayRef> {
     let items = dictionary.len();
-    if let Some(bad) = indices.values().iter().find(|&&i| i as usize >= items) {
+    // The largest index is found with a vectorized reduction; only a bad one is looked for.
+    let largest = indices.values().iter().copied().max().unwrap_or(0);
+    if !indices.is_empty() && largest as usize >= items {
         return Err(Error::corrupt(format!(
-            "dictionary index {bad} is out of range for {items} items"
+            "dictionary index {largest} is out of range for {items} items"
         )));
     }
     match leaf_type {
@@ -70,49 +72,73 @@ where
         .as_any()
         .downcast_ref::<GenericByteArray<T>>()
         .ok_or_else(|| Error::internal("dictionary items do not match the field's type"))?;
-    let item = |index: u32| -> Result<&[u8]> {
-        let index = index as usize;
-        if index >= items.len() {
-            return Err(Error::corrupt(format!(
-                "dictionary index {index} is out of range for {} items",
-                items.len()
-            )));
+    if indices.len() < items.len() {
+        // A few rows of a large dictionary: look each one up where it is.
+        let item = |index: u32| -> Result<&[u8]> {
+            let index = index as usize;
+            if index >= items.len() {
+                return Err(Error::corrupt("dictionary index is out of range"));
+            }
+            Ok(items.value(index).as_ref())
+        };
+        let mut offsets = Vec::with_capacity(indices.len() + 1);
+        let mut data = Vec::new();
+        offsets.push(T::Offset::usize_as(0));
+        for &index in indices {
+            data.extend_from_slice(item(index)?);
+            offsets.push(offset_of::<T>(data.len())?);
         }
-        Ok(items.value(index).as_ref())
-    };
-    let mut total = 0usize;
+        return byte_array::<T>(offsets, data);
+    }
+    let items: Vec<&[u8]> = (0..items.len())
+        .map(|index| items.value(index).as_ref())
+        .collect();
+    let lengths: Vec<usize> = items.iter().map(|item| item.len()).collect();
+    // Offsets are summed as `usize` and narrowed without a check per value: the sum only
+    // grows, so the last one fitting the offset type means they all do.
     let mut offsets = Vec::with_capacity(indices.len() + 1);
+    let mut total = 0usize;
     offsets.push(T::Offset::usize_as(0));
     for &index in indices {
-        total += item(index)?.len();
-        offsets.push(T::Offset::from_usize(total).ok_or_else(|| {
-            Error::not_supported("dictionary values too large for the field's offsets")
-        })?);
+        let length = lengths
+            .get(index as usize)
+            .copied()
+            .ok_or_else(|| Error::corrupt("dictionary index is out of range"))?;
+        total += length;
+        offsets.push(T::Offset::usize_as(total));
     }
-    let longest = if indices.len() < items.len() {
-        usize::MAX
-    } else {
-        (0..items.len())
-            .map(|index| AsRef::<[u8]>::as_ref(items.value(index)).len())
-            .max()
-            .unwrap_or(0)
-    };
+    offset_of::<T>(total)?;
+    let longest = lengths.iter().copied().max().unwrap_or(0);
     let data = if longest > 32 {
         let mut data = Vec::with_capacity(total);
         for &index in indices {
-            data.extend_from_slice(item(index)?);
+            let item = items
+                .get(index as usize)
+                .ok_or_else(|| Error::corrupt("dictionary index is out of range"))?;
+            data.extend_from_slice(item);
         }
         data
+    } else if longest <= 8 {
+        gather_words::<8>(&items, indices, total)?
+    } else if longest <= 16 {
+        gather_words::<16>(&items, indices, total)?
     } else {
-        let items: Vec<&[u8]> = items.iter().flatten().map(|item| item.as_ref()).collect();
-        if longest <= 8 {
-            gather_words::<8>(&items, indices, total)?
-        } else if longest <= 16 {
-            gather_words::<16>(&items, indices, total)?
-        } else {
-            gather_words::<32>(&items, indices, total)?
-        }
+        gather_words::<32>(&items, indices, total)?
     };
+    byte_array::<T>(offsets, data)
+}
+
+/// `at` as an offset of `T` (`NotSupported` when it does not fit).
+fn offset_of<T: ByteArrayType>(at: usize) -> Result<T::Offset> {
+    T::Offset::from_usize(at)
+        .ok_or_else(|| Error::not_supported("dictionary values too large for the field's offsets"))
+}
+
+/// A byte array of the looked-up values.
+fn byte_array<T: ByteArrayType>(offsets: Vec<T::Offset>, data: Vec<u8>) -> Result<ArrayRef>
+where
+    T::Offset: OffsetSizeTrait,
+{
     let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
     Ok(Arc::new(GenericByteArray::<T>::try_new(
         offsets,
@@ -127,28 +153,27 @@ where
 /// `memcpy` per value.
 fn gather_words<const N: usize>(items: &[&[u8]], indices: &[u32], total: usize) -> Result<Vec<u8>> {
     let mut words = Vec::with_capacity(items.len());
-    let mut lengths = Vec::with_capacity(items.len());
     for item in items {
         let mut word = [0u8; N];
         word.get_mut(..item.len())
             .ok_or_else(|| Error::internal("a dictionary item is longer than its word"))?
             .copy_from_slice(item);
-        words.push(word);
-        lengths.push(item.len());
+        words.push((word, item.len()));
     }
-    let mut data = vec![0u8; total + N];
-    let mut at = 0;
+    let mut data = Vec::with_capacity(total + N);
     for &index in indices {
         let (word, length) = words
             .get(index as usize)
-            .zip(lengths.get(index as usize))
             .ok_or_else(|| Error::corrupt("dictionary index is out of range"))?;
-        data.get_mut(at..at + N)
-            .ok_or_else(|| Error::internal("dictionary values overran their buffer"))?
-            .copy_from_slice(word);
-        at += length;
+        // The whole word goes in, then the padding is dropped again (no buffer to zero first).
+        data.extend_from_slice(word);
+        data.truncate(data.len() - N + length);
     }
-    data.truncate(total);
+    if data.len() != total {
+        return Err(Error::internal(
+            "dictionary values do not add up to their size",
+        ));
+    }
     Ok(data)
 }
 

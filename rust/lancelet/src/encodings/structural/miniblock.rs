@@ -404,8 +404,9 @@ impl MiniBlockPage {
         let has_def = self.layout.def_compression.is_some();
         let mut def = Vec::new();
         let mut num_entries = 0;
+        // Pages without lists hold one value per row: the rows asked for are the values.
         let expected = piece_rows.iter().map(Range::len).sum();
-        let mut joiner = BlockJoiner::new(expected);
+        let mut joiner = BlockJoiner::for_values(expected);
         let mut at = 0;
         while let Some(&chunk) = piece_chunks.get(at) {
             let mut end = at + 1;

@@ -17,6 +17,7 @@
 use bytes::Bytes;
 
 use crate::encodings::compression::block::DataBlock;
+use crate::encodings::compression::fastlanes::into_le_bytes;
 use crate::encodings::hashing::{FastMap, fast_map};
 use crate::error::{Error, Result};
 
@@ -208,7 +209,9 @@ impl BlockDecoder {
         Ok(decoder)
     }
 
-    /// Decompresses every value of a variable-width block.
+    /// Decompresses every value of a variable-width block. A string's codes never reach into
+    /// the next string, so the codes of all the strings are decoded in one pass, noting where
+    /// each code's output starts; the strings' offsets are then looked up there.
     fn decompress_block(&self, block: DataBlock) -> Result<DataBlock> {
         let DataBlock::Variable {
             offsets,
@@ -242,122 +245,123 @@ impl BlockDecoder {
                 )));
             }
         };
-        if stored.len() != count {
-            return Err(Error::corrupt("FSST offsets are short"));
+        if stored.len() != count || stored.windows(2).any(|w| w[0] > w[1]) {
+            return Err(Error::corrupt("FSST offsets are short or descend"));
         }
-        let mut new_offsets = Vec::with_capacity(count * width);
-        let push = |offsets: &mut Vec<u8>, value: usize| {
-            if width == 4 {
-                offsets.extend_from_slice(&(value as u32).to_le_bytes());
-            } else {
-                offsets.extend_from_slice(&(value as u64).to_le_bytes());
+        // (A selection's offsets may point into a larger buffer: only the span is decoded.)
+        let first = stored.first().copied().unwrap_or(0);
+        let last = stored.last().copied().unwrap_or(0);
+        let codes = data
+            .get(first..last)
+            .ok_or_else(|| Error::corrupt("FSST offsets point outside their data"))?;
+        let (out, starts) = self.decode_all(codes)?;
+        let start_of = |at: usize| -> Result<u64> {
+            match starts.get(at - first) {
+                Some(&start) if start != INSIDE_ESCAPE => Ok(u64::from(start)),
+                _ => Err(Error::corrupt(
+                    "an FSST string starts or ends inside an escape",
+                )),
             }
         };
-        push(&mut new_offsets, 0);
-        // `out` holds the decoded bytes in `out[..len]` and slack beyond, so that every symbol
-        // is stored as a whole 8-byte word.
-        // (Sized by the codes the offsets span: a selection may point into a larger buffer.)
-        let span = stored[num_values].saturating_sub(stored[0]).min(data.len());
-        let mut out = vec![0u8; span * 3 + 64];
-        let mut len = 0;
-        for pair in stored.windows(2) {
-            len = self.decode(&data, pair[0], pair[1], &mut out, len)?;
-            if width == 4 && len > u32::MAX as usize {
-                return Err(Error::not_supported(
-                    "more than 4 GiB of strings in one page",
-                ));
-            }
-            push(&mut new_offsets, len);
-        }
-        out.truncate(len);
+        let offsets = if width == 4 {
+            let words: Vec<u32> = stored
+                .iter()
+                .map(|&at| start_of(at).map(|start| start as u32))
+                .collect::<Result<_>>()?;
+            into_le_bytes(words)
+        } else {
+            let words: Vec<u64> = stored
+                .iter()
+                .map(|&at| start_of(at))
+                .collect::<Result<_>>()?;
+            into_le_bytes(words)
+        };
         Ok(DataBlock::Variable {
-            offsets: Bytes::from(new_offsets),
+            offsets,
             offset_bits,
             data: Bytes::from(out),
             num_values,
         })
     }
 
-    /// Decodes the string whose codes are `data[start..end]` into `out` from `len` on,
-    /// growing `out` as needed (keeping at least 8 bytes of slack); returns the new length.
-    fn decode(
-        &self,
-        data: &[u8],
-        start: usize,
-        end: usize,
-        out: &mut Vec<u8>,
-        mut len: usize,
-    ) -> Result<usize> {
-        let codes = data
-            .get(start..end)
-            .ok_or_else(|| Error::corrupt("FSST offsets point outside their data"))?;
-        // Each code yields at most 8 bytes; an escape and its literal yield 1.
-        let most = len + codes.len() * 8 + 8;
-        if most > out.len() {
-            out.resize(most.max(out.len() * 2), 0);
+    /// Decodes a run of codes: the decoded bytes, and for each code (and the end) the number
+    /// of bytes decoded before it ([`INSIDE_ESCAPE`] for the literal that follows an escape).
+    fn decode_all(&self, codes: &[u8]) -> Result<(Vec<u8>, Vec<u32>)> {
+        // Each code yields at most 8 bytes: positions fit in 32 bits below this.
+        if codes.len() > (INSIDE_ESCAPE as usize - 8) / 8 {
+            return Err(Error::not_supported("an FSST block of more than 512 MiB"));
         }
         if !self.compressed {
-            out[len..len + codes.len()].copy_from_slice(codes);
-            return Ok(len + codes.len());
+            return Ok((codes.to_vec(), (0..=codes.len() as u32).collect()));
         }
-        // Unknown codes have length 0; they are reported once the string is decoded.
+        let mut starts = vec![0u32; codes.len() + 1];
+        // `out[..len]` holds the decoded bytes; every symbol is written as a whole 8-byte word
+        // into the slack beyond, which is kept at least 72 bytes (eight codes and one word).
+        let mut out = vec![0u8; codes.len() * 3 + 72];
+        let mut len = 0;
+        // Unknown codes have length 0; they are reported once all are decoded.
         let mut unknown = false;
-        let mut at = start;
-        while at < end {
-            // Eight codes at a time (the next string's codes, if read, add nothing: their
-            // symbols are written past the end and overwritten), while the string's own codes
-            // among them hold no escape.
-            if let Some(eight) = data.get(at..at + 8) {
-                let take = (end - at).min(8);
+        let mut at = 0;
+        while at < codes.len() {
+            if out.len() < len + 72 {
+                out.resize((out.len() * 2).max(len + 72), 0);
+            }
+            // Eight codes at a time while they hold no escape.
+            if let (Some(eight), Some(group_starts)) =
+                (codes.get(at..at + 8), starts.get_mut(at..at + 8))
+            {
                 let mut word = [0u8; 8];
                 word.copy_from_slice(eight);
                 let word = u64::from_le_bytes(word);
-                let own = if take == 8 {
-                    u64::MAX
-                } else {
-                    (1u64 << (8 * take)) - 1
-                };
-                if !has_escape(word & own) {
-                    for k in 0..8 {
+                if !has_escape(word) {
+                    let buffer = out.as_mut_slice();
+                    for (k, start) in group_starts.iter_mut().enumerate() {
                         let code = usize::from((word >> (8 * k)) as u8);
-                        let n = if k < take {
-                            usize::from(self.lengths[code])
-                        } else {
-                            1
-                        };
-                        out[len..len + 8].copy_from_slice(&self.words[code]);
-                        len += if k < take { n } else { 0 };
-                        unknown |= n == 0;
+                        *start = len as u32;
+                        if let Some(slot) = buffer.get_mut(len..len + 8) {
+                            slot.copy_from_slice(&self.words[code]);
+                        }
+                        let length = usize::from(self.lengths[code]);
+                        len += length;
+                        unknown |= length == 0;
                     }
-                    at += take;
+                    at += 8;
                     continue;
                 }
             }
-            let code = data[at];
+            let code = codes[at];
+            starts[at] = len as u32;
             if code == ESCAPE {
                 let literal = codes
-                    .get(at - start + 1)
-                    .ok_or_else(|| Error::corrupt("FSST string ends with an escape"))?;
+                    .get(at + 1)
+                    .ok_or_else(|| Error::corrupt("FSST codes end with an escape"))?;
+                starts[at + 1] = INSIDE_ESCAPE;
                 out[len] = *literal;
                 len += 1;
                 at += 2;
             } else {
-                let n = self.lengths[usize::from(code)];
                 out[len..len + 8].copy_from_slice(&self.words[usize::from(code)]);
-                len += usize::from(n);
-                unknown |= n == 0;
+                let length = usize::from(self.lengths[usize::from(code)]);
+                len += length;
+                unknown |= length == 0;
                 at += 1;
             }
         }
+        starts[codes.len()] = len as u32;
         if unknown {
             return Err(Error::corrupt(format!(
                 "FSST codes refer to symbols beyond the table's {}",
                 self.num_symbols
             )));
         }
-        Ok(len)
+        out.truncate(len);
+        Ok((out, starts))
     }
 }
+
+/// Marks the literal byte after an escape in [`BlockDecoder::decode_all`]'s code starts: no
+/// string may start or end there.
+const INSIDE_ESCAPE: u32 = u32::MAX;
 
 /// Whether any byte of `word` is the escape code 255.
 #[inline]
@@ -905,5 +909,24 @@ mod tests {
             );
         }
         assert!(decompress_with_table(&table, bad(vec![0, ESCAPE])).is_err());
+        // Two strings split between an escape and its literal are corrupt too.
+        let split = DataBlock::Variable {
+            offsets: Bytes::from([0u32, 2, 3].map(u32::to_le_bytes).concat()),
+            offset_bits: 32,
+            data: Bytes::from(vec![0, ESCAPE, b'!']),
+            num_values: 2,
+        };
+        assert!(matches!(
+            decompress_with_table(&small, split),
+            Err(Error::Corrupt { .. })
+        ));
+        // Descending offsets are corrupt.
+        let descending = DataBlock::Variable {
+            offsets: Bytes::from([0u32, 2, 1].map(u32::to_le_bytes).concat()),
+            offset_bits: 32,
+            data: Bytes::from(vec![0, 1, 2]),
+            num_values: 2,
+        };
+        assert!(decompress_with_table(&small, descending).is_err());
     }
 }

@@ -255,27 +255,28 @@ impl BlockDecoder {
             .get(first..last)
             .ok_or_else(|| Error::corrupt("FSST offsets point outside their data"))?;
         let (out, starts) = self.decode_all(codes)?;
-        let start_of = |at: usize| -> Result<u64> {
-            match starts.get(at - first) {
-                Some(&start) if start != INSIDE_ESCAPE => Ok(u64::from(start)),
-                _ => Err(Error::corrupt(
-                    "an FSST string starts or ends inside an escape",
-                )),
-            }
+        // A string that starts inside an escape (or past the codes) reads as `INSIDE_ESCAPE`.
+        let mut inside_escape = false;
+        let mut start_of = |at: usize| {
+            let start = starts.get(at - first).copied().unwrap_or(INSIDE_ESCAPE);
+            inside_escape |= start == INSIDE_ESCAPE;
+            start
         };
         let offsets = if width == 4 {
-            let words: Vec<u32> = stored
-                .iter()
-                .map(|&at| start_of(at).map(|start| start as u32))
-                .collect::<Result<_>>()?;
-            into_le_bytes(words)
+            into_le_bytes(stored.iter().map(|&at| start_of(at)).collect::<Vec<u32>>())
         } else {
-            let words: Vec<u64> = stored
-                .iter()
-                .map(|&at| start_of(at))
-                .collect::<Result<_>>()?;
-            into_le_bytes(words)
+            into_le_bytes(
+                stored
+                    .iter()
+                    .map(|&at| u64::from(start_of(at)))
+                    .collect::<Vec<u64>>(),
+            )
         };
+        if inside_escape {
+            return Err(Error::corrupt(
+                "an FSST string starts or ends inside an escape",
+            ));
+        }
         Ok(DataBlock::Variable {
             offsets,
             offset_bits,

@@ -126,7 +126,7 @@ impl StructuralEncoder {
             field.bytes += estimate_bytes(column.as_ref());
             field.rows_buffered += column.len() as u64;
             if field.bytes >= field.budget {
-                tasks.push(field.flush());
+                tasks.extend(field.flush());
             }
         }
         Ok(tasks)
@@ -138,51 +138,73 @@ impl StructuralEncoder {
             .fields
             .iter_mut()
             .filter(|f| !f.arrays.is_empty())
-            .map(FieldBuffer::flush)
+            .flat_map(FieldBuffer::flush)
             .collect())
     }
 }
 
 impl FieldBuffer {
-    fn flush(&mut self) -> PageTask {
-        let arrays = std::mem::take(&mut self.arrays);
+    /// Tasks that encode the buffered rows: one per slice of rows that becomes a page (or a
+    /// few pages), so that the pages of one large column are encoded in parallel.
+    fn flush(&mut self) -> Vec<PageTask> {
+        let arrays = Arc::new(std::mem::take(&mut self.arrays));
         let first_row = self.rows_flushed;
+        let rows = self.rows_buffered as usize;
         self.rows_flushed += self.rows_buffered;
         self.rows_buffered = 0;
         let bytes = std::mem::take(&mut self.bytes);
-        let first_column = self.first_column;
-        let hints = self.hints.clone();
-        let version = self.version;
-        let field = self.field.clone();
-        let max_page_bytes = self.max_page_bytes;
-        Box::new(move || {
-            let refs: Vec<&dyn Array> = arrays.iter().map(|a| a.as_ref()).collect();
-            let array = match refs.as_slice() {
-                [one] => arrays[0].slice(0, one.len()),
-                _ => arrow_select::concat::concat(&refs)?,
-            };
-            drop(arrays);
-            let rows_per_slice = rows_per_page(array.len(), bytes, max_page_bytes);
-            let mut pages = Vec::new();
-            for slice_start in (0..array.len()).step_by(rows_per_slice) {
-                let len = rows_per_slice.min(array.len() - slice_start);
-                let slice = array.slice(slice_start, len);
-                let slice_first_row = first_row + slice_start as u64;
-                encode_rows(
-                    &field,
-                    &slice,
-                    Placement {
-                        first_row: slice_first_row,
-                        first_column,
-                        version,
-                        max_page_bytes,
-                    },
-                    &hints,
-                    &mut pages,
-                )?;
-            }
-            Ok(pages)
-        })
+        let rows_per_slice = rows_per_page(rows, bytes, self.max_page_bytes);
+        (0..rows)
+            .step_by(rows_per_slice)
+            .map(|slice_start| {
+                let len = rows_per_slice.min(rows - slice_start);
+                let arrays = arrays.clone();
+                let placement = Placement {
+                    first_row: first_row + slice_start as u64,
+                    first_column: self.first_column,
+                    version: self.version,
+                    max_page_bytes: self.max_page_bytes,
+                };
+                let hints = self.hints.clone();
+                let field = self.field.clone();
+                Box::new(move || {
+                    let slice = rows_of(&arrays, slice_start, len)?;
+                    drop(arrays);
+                    let mut pages = Vec::new();
+                    encode_rows(&field, &slice, placement, &hints, &mut pages)?;
+                    Ok(pages)
+                }) as PageTask
+            })
+            .collect()
+    }
+}
+
+/// Rows `start..start + len` of the arrays taken as one (slices without copying when they lie
+/// in one array, joined otherwise).
+fn rows_of(arrays: &[ArrayRef], start: usize, len: usize) -> Result<ArrayRef> {
+    let mut pieces = Vec::new();
+    let mut skip = start;
+    let mut wanted = len;
+    for array in arrays {
+        if wanted == 0 {
+            break;
+        }
+        if skip >= array.len() {
+            skip -= array.len();
+            continue;
+        }
+        let take = wanted.min(array.len() - skip);
+        pieces.push(array.slice(skip, take));
+        skip = 0;
+        wanted -= take;
+    }
+    match pieces.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(Error::internal("no buffered rows to encode")),
+        _ => {
+            let refs: Vec<&dyn Array> = pieces.iter().map(|a| a.as_ref()).collect();
+            Ok(arrow_select::concat::concat(&refs)?)
+        }
     }
 }
 
@@ -334,6 +356,25 @@ fn split_pages(levels: LeafLevels, version: FileVersion) -> Result<Vec<(u64, Lea
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rows_are_cut_across_buffered_arrays() {
+        use arrow_array::Int32Array;
+        let arrays: Vec<ArrayRef> = vec![
+            Arc::new(Int32Array::from(vec![0, 1, 2])),
+            Arc::new(Int32Array::from(vec![3, 4])),
+            Arc::new(Int32Array::from(vec![5, 6, 7, 8])),
+        ];
+        let values = |start, len| {
+            let rows = rows_of(&arrays, start, len).unwrap();
+            let rows = rows.as_any().downcast_ref::<Int32Array>().unwrap();
+            rows.values().to_vec()
+        };
+        assert_eq!(values(2, 5), [2, 3, 4, 5, 6]);
+        assert_eq!(values(3, 2), [3, 4]);
+        assert_eq!(values(0, 9), (0..9).collect::<Vec<_>>());
+        assert_eq!(values(8, 1), [8]);
+    }
 
     #[test]
     fn pages_of_a_large_flush_hold_a_power_of_two_rows() {

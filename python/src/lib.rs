@@ -13,13 +13,6 @@ mod writer;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 
-/// The extension's Rust allocations (decoded columns handed to pyarrow among them) come from
-/// mimalloc: glibc's malloc returns large freed blocks to the kernel, so every read faulted its
-/// output buffers in again (a fifth of a scan's profile); mimalloc reuses them. A mixed-table
-/// `read_all` took about 15% less time with it.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// A path-like argument (str, pathlib.Path or anything with `__fspath__`) as a string.
 fn uri_string(uri: &Bound<'_, PyAny>) -> PyResult<String> {
     if let Ok(text) = uri.extract::<String>() {

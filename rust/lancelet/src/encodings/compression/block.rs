@@ -78,12 +78,24 @@ impl DataBlock {
             return Ok(first);
         }
         let all: Vec<DataBlock> = std::iter::once(first).chain(rest).collect();
-        let num_values: usize = all.iter().map(DataBlock::num_values).sum();
+        let num_values = all
+            .iter()
+            .fold(0usize, |sum, block| sum.saturating_add(block.num_values()));
         match &all[0] {
             DataBlock::Fixed { bits_per_value, .. } => {
                 let bits = *bits_per_value;
                 if bits.is_multiple_of(8) {
-                    let mut data = Vec::with_capacity(num_values * (bits / 8) as usize);
+                    // Room for what the blocks hold, not for the value counts they claim.
+                    let held: usize = all
+                        .iter()
+                        .map(|block| match block {
+                            DataBlock::Fixed { data, .. } => data.len(),
+                            _ => 0,
+                        })
+                        .sum();
+                    let mut data = Vec::with_capacity(
+                        num_values.saturating_mul((bits / 8) as usize).min(held),
+                    );
                     for block in &all {
                         let DataBlock::Fixed {
                             data: part,
@@ -96,7 +108,7 @@ impl DataBlock {
                         if *bits_per_value != bits {
                             return Err(Error::corrupt("chunks of one page have different widths"));
                         }
-                        let len = num_values * (bits / 8) as usize;
+                        let len = num_values.saturating_mul((bits / 8) as usize);
                         data.extend_from_slice(
                             part.get(..len)
                                 .ok_or_else(|| Error::corrupt("short chunk"))?,
@@ -134,8 +146,8 @@ impl DataBlock {
                 }
             }
             DataBlock::Variable { offset_bits, .. } => match offset_bits {
-                32 => concat_variable::<u32>(&all, num_values),
-                64 => concat_variable::<u64>(&all, num_values),
+                32 => concat_variable::<u32>(&all),
+                64 => concat_variable::<u64>(&all),
                 other => Err(Error::corrupt(format!("{other}-bit offsets"))),
             },
             DataBlock::FixedSizeList { dimension, .. } => {
@@ -446,14 +458,22 @@ fn variable_data(
 }
 
 /// Joins variable-width blocks whose offsets are words of `W`.
-fn concat_variable<W: Word>(all: &[DataBlock], num_values: usize) -> Result<DataBlock> {
-    let data_bytes = all
-        .iter()
-        .map(|block| match block {
-            DataBlock::Variable { data, .. } => data.len(),
-            _ => 0,
-        })
-        .sum();
+fn concat_variable<W: Word>(all: &[DataBlock]) -> Result<DataBlock> {
+    // Room for what the blocks' buffers can hold, not for the value counts they claim.
+    let (num_values, data_bytes) =
+        all.iter()
+            .fold((0usize, 0usize), |(values, bytes), block| match block {
+                DataBlock::Variable {
+                    offsets,
+                    data,
+                    num_values,
+                    ..
+                } => (
+                    values.saturating_add((*num_values).min(offsets.len() / (W::BITS / 8))),
+                    bytes.saturating_add(data.len()),
+                ),
+                _ => (values, bytes),
+            });
     let mut joined = VariableValues::<W>::with_capacity(num_values, data_bytes);
     for block in all {
         joined.append(block)?;
@@ -483,6 +503,17 @@ impl<W: Word> VariableValues<W> {
     /// Values joined so far.
     pub fn num_values(&self) -> usize {
         self.offsets.len() - 1
+    }
+
+    /// Bytes of the values joined so far.
+    pub fn data_bytes(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Makes room for `values` more values of `bytes` more bytes.
+    pub fn reserve(&mut self, values: usize, bytes: usize) {
+        self.offsets.reserve(values);
+        self.data.reserve(bytes);
     }
 
     /// Appends a variable-width block with offsets of `W` (its offsets checked to ascend
@@ -667,6 +698,14 @@ mod tests {
         }
         let descending = text(&[0, 3, 1], b"abc", 0).into_array(&DataType::Binary);
         assert!(descending.is_err());
+    }
+
+    #[test]
+    fn joining_a_block_that_claims_more_values_than_it_holds_is_corrupt() {
+        let fine = fixed(Bytes::from(vec![1u8; 8]), 32, 2);
+        let claims = fixed(Bytes::from(vec![1u8; 8]), 32, usize::MAX / 2);
+        let joined = DataBlock::concat(vec![fine, claims]);
+        assert!(matches!(joined, Err(Error::Corrupt { .. })), "{joined:?}");
     }
 
     #[test]

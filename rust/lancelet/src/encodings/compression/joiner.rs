@@ -29,19 +29,26 @@ enum Variable {
     Wide(VariableValues<u64>),
 }
 
-/// The value bytes of a variable-width block (0 for other blocks).
-fn variable_bytes(block: &DataBlock) -> usize {
-    match block {
-        DataBlock::Variable { data, .. } => data.len(),
-        _ => 0,
-    }
-}
-
 impl Variable {
     fn append(&mut self, block: &DataBlock) -> Result<()> {
         match self {
             Variable::Narrow(values) => values.append(block),
             Variable::Wide(values) => values.append(block),
+        }
+    }
+
+    /// Values and value bytes joined so far.
+    fn size(&self) -> (usize, usize) {
+        match self {
+            Variable::Narrow(values) => (values.num_values(), values.data_bytes()),
+            Variable::Wide(values) => (values.num_values(), values.data_bytes()),
+        }
+    }
+
+    fn reserve(&mut self, values: usize, bytes: usize) {
+        match self {
+            Variable::Narrow(joined) => joined.reserve(values, bytes),
+            Variable::Wide(joined) => joined.reserve(values, bytes),
         }
     }
 }
@@ -125,23 +132,32 @@ impl BlockJoiner {
             self.expected_values.clamp(seen, seen.saturating_mul(16))
         };
         match &first {
-            DataBlock::Variable {
-                offset_bits, data, ..
-            } => {
-                // Room for the expected values at the bytes per value seen so far (plus an
-                // eighth), but at most 16 times the bytes decoded so far plus 8 MiB: a few
-                // huge values first must not reserve memory for all the others.
-                let decoded = data.len().saturating_add(variable_bytes(&block));
-                let estimate = capacity.saturating_mul(decoded) / seen.max(1);
-                let data_bytes = estimate
-                    .saturating_add(estimate / 8)
-                    .min(decoded.saturating_mul(16).saturating_add(8 << 20));
+            DataBlock::Variable { offset_bits, .. } => {
                 let mut variable = match offset_bits {
-                    64 => Variable::Wide(VariableValues::with_capacity(capacity, data_bytes)),
-                    _ => Variable::Narrow(VariableValues::with_capacity(capacity, data_bytes)),
+                    64 => Variable::Wide(VariableValues::with_capacity(0, 0)),
+                    _ => Variable::Narrow(VariableValues::with_capacity(0, 0)),
                 };
                 variable.append(&first)?;
                 variable.append(&block)?;
+                // Sized from what the two blocks turned out to hold (their offsets checked):
+                // the expected values at the bytes per value seen so far (plus an eighth), but
+                // at most 16 times the values and bytes decoded so far (plus 8 MiB of bytes),
+                // so that a few huge values first do not reserve memory for all the others.
+                let (values, bytes) = variable.size();
+                let capacity = if self.exact {
+                    self.expected_values
+                } else {
+                    self.expected_values
+                        .clamp(values, values.saturating_mul(16))
+                };
+                let estimate = capacity.saturating_mul(bytes) / values.max(1);
+                let data_bytes = estimate
+                    .saturating_add(estimate / 8)
+                    .min(bytes.saturating_mul(16).saturating_add(8 << 20));
+                variable.reserve(
+                    capacity.saturating_sub(values),
+                    data_bytes.saturating_sub(bytes),
+                );
                 self.variable = Some(variable);
             }
             DataBlock::Fixed { bits_per_value, .. }
@@ -330,6 +346,22 @@ mod tests {
             num_values: 1,
         };
         assert!(matches!(joiner.push(narrow), Err(Error::Corrupt { .. })));
+    }
+
+    #[test]
+    fn a_block_claiming_more_values_than_its_offsets_is_corrupt_not_reserved() {
+        let claims_too_many = || DataBlock::Variable {
+            offsets: Bytes::from(vec![0u8; 16]),
+            offset_bits: 64,
+            data: Bytes::new(),
+            num_values: usize::MAX / 4,
+        };
+        let mut joiner = BlockJoiner::new(usize::MAX / 2);
+        joiner.push(wide_text(&[0, 1], b"a")).unwrap();
+        let pushed = joiner.push(claims_too_many());
+        assert!(matches!(pushed, Err(Error::Corrupt { .. })), "{pushed:?}");
+        let joined = DataBlock::concat(vec![wide_text(&[0, 1], b"a"), claims_too_many()]);
+        assert!(matches!(joined, Err(Error::Corrupt { .. })), "{joined:?}");
     }
 
     #[test]

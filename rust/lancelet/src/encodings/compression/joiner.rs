@@ -107,6 +107,18 @@ impl BlockJoiner {
         }
     }
 
+    /// Room to reserve once `decoded` values (checked against their buffers) are in: the
+    /// expected count, which a count from the file's chunk table may contradict, so then at
+    /// most 16 times the values decoded.
+    fn capacity(&self, decoded: usize) -> usize {
+        if self.exact {
+            self.expected_values
+        } else {
+            self.expected_values
+                .clamp(decoded, decoded.saturating_mul(16))
+        }
+    }
+
     /// Adds the next block.
     pub fn push(&mut self, block: DataBlock) -> Result<()> {
         if let Some(fixed) = &mut self.fixed {
@@ -123,14 +135,6 @@ impl BlockJoiner {
             }
             return Ok(());
         };
-        // A count from the file's chunk table may be contradicted by later chunks: then at
-        // most 16 times the values decoded so far are reserved.
-        let seen = first.num_values() + block.num_values();
-        let capacity = if self.exact {
-            self.expected_values
-        } else {
-            self.expected_values.clamp(seen, seen.saturating_mul(16))
-        };
         match &first {
             DataBlock::Variable { offset_bits, .. } => {
                 let mut variable = match offset_bits {
@@ -144,12 +148,7 @@ impl BlockJoiner {
                 // at most 16 times the values and bytes decoded so far (plus 8 MiB of bytes),
                 // so that a few huge values first do not reserve memory for all the others.
                 let (values, bytes) = variable.size();
-                let capacity = if self.exact {
-                    self.expected_values
-                } else {
-                    self.expected_values
-                        .clamp(values, values.saturating_mul(16))
-                };
+                let capacity = self.capacity(values);
                 let estimate = capacity.saturating_mul(bytes) / values.max(1);
                 let data_bytes = estimate
                     .saturating_add(estimate / 8)
@@ -165,12 +164,17 @@ impl BlockJoiner {
             {
                 let width = (*bits_per_value / 8) as usize;
                 let mut fixed = FixedValues {
-                    data: Vec::with_capacity(capacity.saturating_mul(width)),
+                    data: Vec::new(),
                     bits_per_value: *bits_per_value,
                     num_values: 0,
                 };
                 fixed.append(&first)?;
                 fixed.append(&block)?;
+                // Sized from the values the two blocks turned out to hold.
+                let more = self
+                    .capacity(fixed.num_values)
+                    .saturating_sub(fixed.num_values);
+                fixed.data.reserve(more.saturating_mul(width));
                 self.fixed = Some(fixed);
             }
             _ => {
@@ -362,6 +366,18 @@ mod tests {
         assert!(matches!(pushed, Err(Error::Corrupt { .. })), "{pushed:?}");
         let joined = DataBlock::concat(vec![wide_text(&[0, 1], b"a"), claims_too_many()]);
         assert!(matches!(joined, Err(Error::Corrupt { .. })), "{joined:?}");
+    }
+
+    #[test]
+    fn a_fixed_block_claiming_more_values_than_it_holds_is_corrupt_not_reserved() {
+        let mut joiner = BlockJoiner::new(usize::MAX / 2);
+        joiner.push(fixed(&[1, 2])).unwrap();
+        let claims = DataBlock::Fixed {
+            data: Bytes::from(vec![0u8; 4]),
+            bits_per_value: 16,
+            num_values: usize::MAX / 4,
+        };
+        assert!(matches!(joiner.push(claims), Err(Error::Corrupt { .. })));
     }
 
     #[test]

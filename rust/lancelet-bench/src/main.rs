@@ -39,11 +39,26 @@ struct Args {
     /// A smoke run: scale factor 0.01, 5,000 embedding rows, 1 repetition.
     #[arg(long)]
     quick: bool,
+    /// Only write `lineitem` at `--sf` to this Arrow IPC file (uncompressed) and exit, for
+    /// `python/benchmarks/compare.py --ipc` (pylance on the same data).
+    #[arg(long)]
+    export_ipc: Option<PathBuf>,
 }
 
 /// Parses the flags, runs the benchmark and prints the report.
 fn main() -> lancelet_bench::Result<()> {
     let args = Args::parse();
+    if let Some(path) = &args.export_ipc {
+        let data = lancelet_bench::data::lineitem(args.sf, None)?;
+        let mut writer =
+            arrow_ipc::writer::FileWriter::try_new(std::fs::File::create(path)?, &data.schema)?;
+        for batch in &data.batches {
+            writer.write(batch)?;
+        }
+        writer.finish()?;
+        eprintln!("wrote {} rows to {}", data.num_rows, path.display());
+        return Ok(());
+    }
     let (sf, embedding_rows, reps) = if args.quick {
         (0.01, 5_000, 1)
     } else {

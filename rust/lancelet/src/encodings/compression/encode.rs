@@ -97,6 +97,18 @@ fn spans(num_values: usize, per_chunk: usize) -> impl Iterator<Item = (usize, us
 
 /// Flat fixed-width values (`bits` a multiple of 8, or 1 for bitmaps).
 pub fn flat(data: &Bytes, bits: u64, num_values: usize) -> Result<ChunkedValues> {
+    flat_chunked(data, bits, num_values, MAX_CHUNK_VALUE_BYTES)
+}
+
+/// Flat fixed-width values in chunks of at most `max_chunk_bytes` (more than
+/// [`MAX_CHUNK_VALUE_BYTES`] only for chunks that are compressed afterwards, in 2.2, whose
+/// chunk sizes are 32-bit).
+pub fn flat_chunked(
+    data: &Bytes,
+    bits: u64,
+    num_values: usize,
+    max_chunk_bytes: usize,
+) -> Result<ChunkedValues> {
     let chunks = if bits == 1 {
         // 4096 bits = 512 bytes per chunk, so chunks start on byte boundaries.
         spans(num_values, MAX_CHUNK_VALUES)
@@ -107,8 +119,8 @@ pub fn flat(data: &Bytes, bits: u64, num_values: usize) -> Result<ChunkedValues>
             .collect()
     } else {
         let width = (bits / 8) as usize;
-        let per_chunk = values_per_chunk(width, MAX_CHUNK_VALUE_BYTES);
-        if per_chunk < 2 && num_values > 1 && 2 * width > MAX_CHUNK_VALUE_BYTES {
+        let per_chunk = values_per_chunk(width, max_chunk_bytes);
+        if per_chunk < 2 && num_values > 1 && 2 * width > max_chunk_bytes {
             return Err(Error::internal("values too wide for mini-block chunks"));
         }
         spans(num_values, per_chunk)
@@ -434,6 +446,29 @@ mod tests {
             &with_general(byte_stream_split(&data, 32, n), Scheme::Lz4, None).unwrap(),
             &block,
         );
+    }
+
+    #[test]
+    fn wide_values_are_chunked_by_the_byte_limit_given() {
+        // 2000 decimals of 16 bytes: 256 per plain chunk, 1024 per 16 KiB chunk.
+        let data = Bytes::from(
+            (0..2000u128)
+                .flat_map(|v| v.to_le_bytes())
+                .collect::<Vec<_>>(),
+        );
+        let counts = |limit| -> Vec<usize> {
+            let chunked = flat_chunked(&data, 128, 2000, limit).unwrap();
+            chunked.chunks.iter().map(|c| c.num_values).collect()
+        };
+        assert_eq!(counts(MAX_CHUNK_VALUE_BYTES)[..7], [256; 7]);
+        assert_eq!(counts(16 * 1024), [1024, 976]);
+        let block = DataBlock::Fixed {
+            data: data.clone(),
+            bits_per_value: 128,
+            num_values: 2000,
+        };
+        let wide = flat_chunked(&data, 128, 2000, 16 * 1024).unwrap();
+        round_trip(&with_general(wide, Scheme::Zstd, None).unwrap(), &block);
     }
 
     #[test]

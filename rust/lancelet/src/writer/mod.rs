@@ -13,7 +13,7 @@ mod options;
 mod tasks;
 mod validate;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
@@ -74,7 +74,15 @@ pub struct FileWriter {
     schema_metadata: HashMap<String, String>,
     num_rows: u64,
     state: State,
+    /// Page encodings started and not yet written, in file order.
+    encoding: VecDeque<EncodingTask>,
+    /// One permit per core: at most this many pages are encoded at once.
+    permits: Arc<tokio::sync::Semaphore>,
 }
+
+/// A spawned page encoding.
+type EncodingTask =
+    tokio::task::JoinHandle<std::result::Result<Result<Vec<ColumnPage>>, tokio::task::JoinError>>;
 
 /// The column encoders of the version being written.
 enum Encoder {
@@ -153,6 +161,8 @@ impl FileWriter {
             schema_metadata: HashMap::new(),
             num_rows: 0,
             state: State::Open,
+            encoding: VecDeque::new(),
+            permits: Arc::new(tokio::sync::Semaphore::new(cores())),
         })
     }
 
@@ -204,6 +214,7 @@ impl FileWriter {
         match result {
             Err(error) if !matches!(error, Error::InvalidArgument { .. }) => {
                 self.state = State::Failed(error.to_string());
+                self.stop_encoding();
                 self.out.abort().await;
                 Err(error)
             }
@@ -214,6 +225,11 @@ impl FileWriter {
     /// Writes a batch. It must match the schema (names and types); non-nullable fields must
     /// have no nulls. A batch that fails these checks is rejected with
     /// [`Error::InvalidArgument`] and the writer stays usable.
+    ///
+    /// Columns whose buffers fill are encoded on blocking threads; this returns once at most
+    /// one page per core is still being encoded, so that the next batch (or
+    /// [`finish`](Self::finish)) keeps the cores busy. A failure of such an encoding is
+    /// returned by the next call.
     pub async fn write_batch(&mut self, batch: &RecordBatch) -> Result<()> {
         self.check_open()?;
         if self.schema.is_none() {
@@ -232,7 +248,7 @@ impl FileWriter {
             None => Err(Error::internal("encoder missing")),
         };
         let result = match tasks {
-            Ok(tasks) => self.write_tasks(tasks).await,
+            Ok(tasks) => self.write_tasks(tasks, cores()).await,
             Err(error) => Err(error),
         };
         self.guard(result).await?;
@@ -240,23 +256,22 @@ impl FileWriter {
         Ok(())
     }
 
-    /// Encodes pages on blocking threads, at most as many at a time as there are cores (each
-    /// holds a few copies of its page while it chooses an encoding, so this bounds the
-    /// writer's memory), and writes them in task order.
-    async fn write_tasks(&mut self, tasks: Vec<PageTask>) -> Result<()> {
-        let parallelism = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let permits = Arc::new(tokio::sync::Semaphore::new(parallelism));
-        let handles: Vec<_> = tasks
-            .into_iter()
-            .map(|task| {
-                let permits = permits.clone();
-                tokio::spawn(async move {
-                    let _permit = permits.acquire_owned().await;
-                    tokio::task::spawn_blocking(task).await
-                })
-            })
-            .collect();
-        for handle in handles {
+    /// Starts encoding `tasks` on blocking threads, at most as many pages at a time as there
+    /// are cores (each holds a few copies of its page while it chooses an encoding, so this
+    /// bounds the writer's memory), and writes the encoded pages in the order their tasks
+    /// were started until at most `keep_running` encodings are left.
+    async fn write_tasks(&mut self, tasks: Vec<PageTask>, keep_running: usize) -> Result<()> {
+        for task in tasks {
+            let permits = self.permits.clone();
+            self.encoding.push_back(tokio::spawn(async move {
+                let _permit = permits.acquire_owned().await;
+                tokio::task::spawn_blocking(task).await
+            }));
+        }
+        while self.encoding.len() > keep_running {
+            let Some(handle) = self.encoding.pop_front() else {
+                break;
+            };
             let pages = handle
                 .await
                 .and_then(|joined| joined)
@@ -335,7 +350,7 @@ impl FileWriter {
             Some(encoder) => encoder.finish()?,
             None => Vec::new(),
         };
-        self.write_tasks(tasks).await?;
+        self.write_tasks(tasks, 0).await?;
 
         // Global buffer 0: the schema and row count.
         let schema = self
@@ -411,9 +426,22 @@ impl FileWriter {
     pub async fn abort(&mut self) {
         if self.state != State::Finished {
             self.state = State::Failed("aborted by the caller".to_string());
+            self.stop_encoding();
             self.out.abort().await;
         }
     }
+
+    /// Drops the page encodings not yet written (those not started never start).
+    fn stop_encoding(&mut self) {
+        for handle in self.encoding.drain(..) {
+            handle.abort();
+        }
+    }
+}
+
+/// The cores pages are encoded on.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
 /// Wraps a message in `google.protobuf.Any` inside a direct `Encoding`.

@@ -72,7 +72,7 @@ async fn takes_read_only_what_the_rows_need() {
             .map(|i| i * (ROWS as u64 / k) + random.below(100))
             .collect();
 
-        // Mini-block: the column's chunk tables are read once per reader; then one whole chunk
+        // Mini-block: a page's chunk table is read once per reader; then one whole chunk
         // per row at most.
         reader
             .take(vec![0])
@@ -141,4 +141,76 @@ async fn takes_read_only_what_the_rows_need() {
             stats.read_bytes
         );
     }
+}
+
+#[tokio::test]
+async fn a_take_loads_the_metadata_of_the_pages_it_touches_only() {
+    // One mini-block column in many pages: a row's take reads its page's chunk table and one
+    // chunk, not the chunk tables of every page.
+    let schema = schema_of(vec![Field::new("id", DataType::Int64, false)]);
+    let mut random = Random(5);
+    let ids: ArrayRef = Arc::new(Int64Array::from_iter_values(
+        (0..ROWS).map(|_| random.next() as i64),
+    ));
+    let batch = RecordBatch::try_new(schema.clone(), vec![ids]).unwrap();
+    let batches: Vec<RecordBatch> = (0..ROWS)
+        .step_by(10_000)
+        .map(|s| batch.slice(s, 10_000))
+        .collect();
+    let options = WriterOptions::default()
+        .with_data_cache_bytes(64 * 1024)
+        .unwrap();
+    let store = write(&schema, &batches, options).await;
+    let reader = open(&store).await;
+    let pages = &reader.metadata().columns[0].pages;
+    assert!(pages.len() >= 8, "{} pages", pages.len());
+    assert!(pages.iter().all(|p| describe(p).starts_with("mini_block")));
+    // Buffer 0 of a mini-block page is its chunk table.
+    let tables: Vec<u64> = pages.iter().map(|p| p.buffers[0].size).collect();
+    let largest_chunk = 8192 + 64;
+
+    let take = |rows: Vec<u64>| {
+        let reader = reader.clone();
+        async move {
+            let batches = reader
+                .take(rows)
+                .into_stream()
+                .unwrap()
+                .try_collect()
+                .await
+                .unwrap();
+            concat(&reader.schema(), &batches)
+        }
+    };
+    let mut first_row_of_page = 0u64;
+    let mut seen = Vec::new();
+    for (index, page) in pages.iter().enumerate().take(3) {
+        store.reset();
+        let row = first_row_of_page + page.num_rows / 2;
+        let got = take(vec![row]).await;
+        assert_same(&batch.slice(row as usize, 1), &got);
+        let stats = store.stats();
+        assert_eq!(stats.read_requests, 2, "page {index}: {stats:?}");
+        assert!(
+            stats.read_bytes <= tables[index] + largest_chunk,
+            "page {index}: {stats:?}"
+        );
+        seen.push(row);
+        first_row_of_page += page.num_rows;
+    }
+    // Pages already loaded are not read again: one chunk per row.
+    store.reset();
+    let got = take(seen.clone()).await;
+    let stats = store.stats();
+    assert_eq!(stats.read_requests, 3, "{stats:?}");
+    assert_eq!(got.num_rows(), 3);
+    // A scan loads the other pages and reads everything back.
+    let all = reader
+        .scan()
+        .into_stream()
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_same(&batch, &concat(&schema, &all));
 }

@@ -13,7 +13,7 @@ use arrow_array::{Array, ArrayRef, StructArray, new_empty_array};
 use arrow_schema::{DataType, Field, FieldRef, Fields};
 use futures::FutureExt;
 use futures::future::{BoxFuture, try_join_all};
-use tokio::sync::OnceCell;
+use tokio::sync::Mutex;
 
 use crate::encodings::structural::page::PageReader;
 use crate::encodings::structural::repdef::{LeafLevels, assemble};
@@ -41,7 +41,8 @@ struct LeafColumn {
     pages: Vec<PageReader>,
     paging: Paging,
     bytes_per_row: f64,
-    metadata_loaded: OnceCell<()>,
+    /// Held while page metadata is read, so that concurrent reads of one page load it once.
+    metadata_lock: Mutex<()>,
 }
 
 /// Assigns leaf columns to the fields of a 2.1+ file and builds their readers.
@@ -123,7 +124,7 @@ impl LeafColumn {
                 pages: Vec::new(),
                 paging,
                 bytes_per_row: 0.0,
-                metadata_loaded: OnceCell::new(),
+                metadata_lock: Mutex::new(()),
             });
         }
         let pages = column
@@ -167,38 +168,50 @@ impl LeafColumn {
             pages,
             paging,
             bytes_per_row,
-            metadata_loaded: OnceCell::new(),
+            metadata_lock: Mutex::new(()),
         })
     }
 
-    /// Loads what every page needs before rows can be located (mini-block chunk tables,
-    /// repetition indices, dictionaries): one read for the whole column, once per reader.
-    async fn load_metadata(&self, io: &dyn RangeRead) -> Result<()> {
-        self.metadata_loaded
-            .get_or_try_init(|| async {
-                let wanted: Vec<Vec<Range<u64>>> =
-                    self.pages.iter().map(PageReader::metadata_ranges).collect();
-                let flat: Vec<Range<u64>> = wanted.iter().flatten().cloned().collect();
-                let fetched = if flat.is_empty() {
-                    Vec::new()
-                } else {
-                    io.read_many(&flat).await?
-                };
-                let mut fetched = fetched.into_iter();
-                for (page, ranges) in self.pages.iter().zip(&wanted) {
-                    let bytes: Vec<_> = fetched.by_ref().take(ranges.len()).collect();
-                    page.load_metadata(bytes)?;
-                }
-                Ok::<(), Error>(())
-            })
-            .await?;
+    /// Loads what the pages `indices` need before rows can be located (mini-block chunk
+    /// tables, repetition indices, dictionaries), once per reader and page: the pages not
+    /// loaded yet are read together in one call. A read of a few rows loads only the pages
+    /// that hold them.
+    async fn load_metadata(&self, io: &dyn RangeRead, indices: &[usize]) -> Result<()> {
+        let loaded = |index: &usize| {
+            self.pages
+                .get(*index)
+                .is_none_or(PageReader::metadata_loaded)
+        };
+        if indices.iter().all(loaded) {
+            return Ok(());
+        }
+        let _loading = self.metadata_lock.lock().await;
+        let missing: Vec<&PageReader> = indices
+            .iter()
+            .filter(|index| !loaded(index))
+            .filter_map(|&index| self.pages.get(index))
+            .collect();
+        let wanted: Vec<Vec<Range<u64>>> =
+            missing.iter().map(|page| page.metadata_ranges()).collect();
+        let flat: Vec<Range<u64>> = wanted.iter().flatten().cloned().collect();
+        let fetched = if flat.is_empty() {
+            Vec::new()
+        } else {
+            io.read_many(&flat).await?
+        };
+        let mut fetched = fetched.into_iter();
+        for (page, ranges) in missing.iter().zip(&wanted) {
+            let bytes: Vec<_> = fetched.by_ref().take(ranges.len()).collect();
+            page.load_metadata(bytes)?;
+        }
         Ok(())
     }
 
     /// Reads the levels and values of `ranges` (sorted, disjoint rows).
     async fn read(&self, io: &dyn RangeRead, ranges: &[Range<u64>]) -> Result<LeafLevels> {
-        self.load_metadata(io).await?;
         let by_page = self.paging.split(ranges);
+        let touched: Vec<usize> = by_page.iter().map(|(index, _)| *index).collect();
+        self.load_metadata(io, &touched).await?;
         let page = |index: usize| {
             self.pages
                 .get(index)

@@ -78,6 +78,11 @@ impl BlobPage {
         self.descriptions.metadata_ranges()
     }
 
+    /// Whether the descriptions page's metadata is loaded.
+    pub fn metadata_loaded(&self) -> bool {
+        self.descriptions.metadata_loaded()
+    }
+
     /// Keeps the bytes of [`metadata_ranges`](Self::metadata_ranges).
     pub fn load_metadata(&self, bytes: Vec<Bytes>) -> Result<()> {
         self.descriptions.load_metadata(bytes)

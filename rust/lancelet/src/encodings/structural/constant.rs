@@ -94,6 +94,11 @@ impl ConstantPage {
             .collect()
     }
 
+    /// Whether [`load_metadata`](Self::load_metadata) has succeeded.
+    pub fn metadata_loaded(&self) -> bool {
+        self.loaded.get().is_some()
+    }
+
     /// Parses and keeps the scalar and the levels.
     pub fn load_metadata(&self, bytes: Vec<Bytes>) -> Result<()> {
         let mut bytes = bytes.into_iter();

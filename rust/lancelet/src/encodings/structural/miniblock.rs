@@ -145,6 +145,11 @@ impl MiniBlockPage {
             .collect()
     }
 
+    /// Whether [`load_metadata`](Self::load_metadata) has succeeded.
+    pub fn metadata_loaded(&self) -> bool {
+        self.meta.get().is_some()
+    }
+
     /// Parses and keeps the metadata buffers.
     pub fn load_metadata(&self, bytes: Vec<Bytes>) -> Result<()> {
         let mut bytes = bytes.into_iter();

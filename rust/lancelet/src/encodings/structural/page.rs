@@ -143,6 +143,16 @@ impl PageReader {
         }
     }
 
+    /// Whether the page's metadata is loaded (or it needs none).
+    pub fn metadata_loaded(&self) -> bool {
+        match self {
+            PageReader::MiniBlock(page) => page.metadata_loaded(),
+            PageReader::FullZip(_) => true,
+            PageReader::Constant(page) => page.metadata_loaded(),
+            PageReader::Blob(page) => page.metadata_loaded(),
+        }
+    }
+
     /// Keeps the bytes of [`metadata_ranges`](Self::metadata_ranges).
     pub fn load_metadata(&self, bytes: Vec<Bytes>) -> Result<()> {
         let loaded = match self {

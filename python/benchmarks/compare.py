@@ -8,6 +8,10 @@ take_rows (sorted, as pylance requires, and for Lancelet also unsorted), and the
     .venv/bin/python python/benchmarks/compare.py --quick         # a smoke run
     .venv/bin/python python/benchmarks/compare.py --ipc lineitem.arrow   # your own table
 
+TPC-H lineitem as an Arrow IPC file comes from the Rust harness:
+
+    cargo run --release -p lancelet-bench -- --sf 1 --export-ipc target/lineitem-sf1.arrow
+
 Tables (unless --ipc is given): `mixed`, a lineitem-like table of 16 columns (integers,
 decimals, dates, low-cardinality strings, comment text), and `embeddings`, float32 vectors of
 768 values with an id. Timings are wall-clock seconds; files live in a temporary directory

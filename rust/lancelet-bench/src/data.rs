@@ -292,6 +292,18 @@ pub fn lineitem(sf: f64, text_pool_bytes: Option<i32>) -> Result<Dataset> {
     Dataset::new(DatasetKind::Lineitem, schema, batches)
 }
 
+/// Writes `data` to `path` as an Arrow IPC file (uncompressed, one record batch per batch),
+/// for tools that read such files (`python/benchmarks/compare.py --ipc`).
+pub fn write_ipc_file(data: &Dataset, path: &std::path::Path) -> Result<()> {
+    let file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let mut writer = arrow_ipc::writer::FileWriter::try_new(file, &data.schema)?;
+    for batch in &data.batches {
+        writer.write(batch)?;
+    }
+    writer.finish()?;
+    Ok(())
+}
+
 /// The comments dataset: `l_orderkey` and `l_comment` of `lineitem` (sharing its arrays).
 pub fn comments(lineitem: &Dataset) -> Result<Dataset> {
     let id = lineitem.schema.index_of("l_orderkey")?;

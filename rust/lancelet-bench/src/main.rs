@@ -50,12 +50,7 @@ fn main() -> lancelet_bench::Result<()> {
     let args = Args::parse();
     if let Some(path) = &args.export_ipc {
         let data = lancelet_bench::data::lineitem(args.sf, None)?;
-        let mut writer =
-            arrow_ipc::writer::FileWriter::try_new(std::fs::File::create(path)?, &data.schema)?;
-        for batch in &data.batches {
-            writer.write(batch)?;
-        }
-        writer.finish()?;
+        lancelet_bench::data::write_ipc_file(&data, path)?;
         eprintln!("wrote {} rows to {}", data.num_rows, path.display());
         return Ok(());
     }

@@ -126,3 +126,21 @@ async fn lancelet_vector_take_reads_at_most_once_per_row() -> Result<()> {
     );
     Ok(())
 }
+
+/// `--export-ipc`: lineitem written as an Arrow IPC file reads back as the same batches.
+#[test]
+fn lineitem_exports_as_an_arrow_ipc_file() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("lineitem.arrow");
+    let data = data::lineitem(0.001, Some(1 << 20))?;
+    data::write_ipc_file(&data, &path)?;
+    let reader = arrow_ipc::reader::FileReader::try_new(std::fs::File::open(&path)?, None)?;
+    assert_eq!(reader.schema(), data.schema);
+    let batches = reader.collect::<std::result::Result<Vec<_>, _>>()?;
+    assert_eq!(batches, data.batches);
+    assert_eq!(
+        batches.iter().map(|b| b.num_rows() as u64).sum::<u64>(),
+        data.num_rows
+    );
+    Ok(())
+}

@@ -18,15 +18,6 @@ use crate::errors::to_py_err;
 use crate::metadata::PyFileMetadata;
 use crate::runtime::{run, runtime};
 
-/// Batches read ahead when `batch_readahead` is not given (as in pylance).
-const DEFAULT_BATCH_READAHEAD: usize = 16;
-
-/// The least readahead when `batch_readahead` is not given. Sixteen batches of the default
-/// 1024 rows are only a few MiB, which cut a scan into thousands of small tasks: a full read
-/// of TPC-H lineitem SF 1 with `batch_size=1024` took 1.23 s with 16 batches ahead and 0.70 s
-/// with 32 MiB.
-const MIN_DEFAULT_READAHEAD_BYTES: f64 = (32 << 20) as f64;
-
 /// Reads one Lance file (any version from 2.0 to 2.2), optionally only some columns.
 #[pyclass(module = "lancelet", name = "FileReader", frozen)]
 pub struct PyFileReader {
@@ -149,9 +140,10 @@ impl PyFileReader {
     }
 
     /// Starts `scan`: `batch_readahead` batches of the rows' estimated decoded size become
-    /// the readahead budget. Without it, 16 batches (as in pylance), but at least 32 MiB, so
-    /// that small batches still read in large chunks, and at most the Rust default of 64 MiB,
-    /// so that wide rows (vectors) do not hold hundreds of megabytes ahead.
+    /// the readahead budget; without it, the Rust default of 64 MiB. (Sixteen batches, as in
+    /// pylance, were a few MiB for batches of the default 1024 rows, which cut a scan into
+    /// thousands of small tasks: a full read of TPC-H lineitem SF 1 took 1.23 s with them and
+    /// 0.64 s with 64 MiB.)
     fn results(
         &self,
         scan: Scan,
@@ -165,8 +157,7 @@ impl PyFileReader {
         let batches = |n: usize| n.max(1) as f64 * batch_size as f64 * row_bytes;
         let readahead = match batch_readahead {
             Some(n) => batches(n),
-            None => batches(DEFAULT_BATCH_READAHEAD)
-                .clamp(MIN_DEFAULT_READAHEAD_BYTES, DEFAULT_READAHEAD_BYTES as f64),
+            None => DEFAULT_READAHEAD_BYTES as f64,
         } as u64;
         let scan = scan
             .with_batch_size(batch_size)

@@ -169,25 +169,12 @@ async fn a_take_loads_the_metadata_of_the_pages_it_touches_only() {
     let tables: Vec<u64> = pages.iter().map(|p| p.buffers[0].size).collect();
     let largest_chunk = 8192 + 64;
 
-    let take = |rows: Vec<u64>| {
-        let reader = reader.clone();
-        async move {
-            let batches = reader
-                .take(rows)
-                .into_stream()
-                .unwrap()
-                .try_collect()
-                .await
-                .unwrap();
-            concat(&reader.schema(), &batches)
-        }
-    };
     let mut first_row_of_page = 0u64;
     let mut seen = Vec::new();
     for (index, page) in pages.iter().enumerate().take(3) {
         store.reset();
         let row = first_row_of_page + page.num_rows / 2;
-        let got = take(vec![row]).await;
+        let got = read_scan(reader.take(vec![row])).await;
         assert_same(&batch.slice(row as usize, 1), &got);
         let stats = store.stats();
         assert_eq!(stats.read_requests, 2, "page {index}: {stats:?}");
@@ -200,17 +187,10 @@ async fn a_take_loads_the_metadata_of_the_pages_it_touches_only() {
     }
     // Pages already loaded are not read again: one chunk per row.
     store.reset();
-    let got = take(seen.clone()).await;
+    let got = read_scan(reader.take(seen.clone())).await;
     let stats = store.stats();
     assert_eq!(stats.read_requests, 3, "{stats:?}");
     assert_eq!(got.num_rows(), 3);
     // A scan loads the other pages and reads everything back.
-    let all = reader
-        .scan()
-        .into_stream()
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
-    assert_same(&batch, &concat(&schema, &all));
+    assert_same(&batch, &read_scan(reader.scan()).await);
 }

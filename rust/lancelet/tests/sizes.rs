@@ -20,14 +20,7 @@ async fn column_costs(batch: &RecordBatch, version: FileVersion) -> Vec<(String,
     let options = WriterOptions::default().with_version(version);
     let store = write(&batch.schema(), std::slice::from_ref(batch), options).await;
     let reader = open(&store).await;
-    let scanned = reader
-        .scan()
-        .into_stream()
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
-    assert_same(batch, &concat(&batch.schema(), &scanned));
+    assert_same(batch, &read_scan(reader.scan()).await);
     let metadata = reader.metadata();
     batch
         .schema()

@@ -514,6 +514,13 @@ pub async fn open(store: &Arc<CountingStore>) -> FileReader {
         .unwrap()
 }
 
+/// Runs `scan` to the end and joins its batches into one.
+pub async fn read_scan(scan: lancelet::Scan) -> RecordBatch {
+    let schema = scan.schema().unwrap();
+    let batches = scan.into_stream().unwrap().try_collect().await.unwrap();
+    concat(&schema, &batches)
+}
+
 /// Concatenates batches (or an empty batch of `schema`).
 pub fn concat(schema: &SchemaRef, batches: &[RecordBatch]) -> RecordBatch {
     arrow_select::concat::concat_batches(schema, batches).unwrap()

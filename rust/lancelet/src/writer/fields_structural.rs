@@ -16,7 +16,7 @@ use arrow_schema::{DataType, Field, FieldRef, Schema};
 
 use crate::encodings::compression::block::fixed_bits;
 use crate::encodings::strategy::{self, LeafHints};
-use crate::encodings::structural::page::{PageContext, row_starts, slice_entries};
+use crate::encodings::structural::page::{PageContext, row_count, row_starts, slice_entries};
 use crate::encodings::structural::repdef::{LeafLevels, shred};
 use crate::error::{Error, Result};
 use crate::format::FileVersion;
@@ -264,8 +264,8 @@ fn encode_leaf_page(
     hints: &LeafHints,
     pages: &mut Vec<ColumnPage>,
 ) -> Result<()> {
-    let starts = row_starts(levels.rep.as_deref(), max_rep(&levels), levels.num_entries);
-    let num_rows = starts.len() as u64;
+    let rep_of_row = max_rep(&levels);
+    let num_rows = row_count(levels.rep.as_deref(), rep_of_row, levels.num_entries) as u64;
     let ctx = PageContext::from_layers(
         levels.layers.clone(),
         levels.values.data_type(),
@@ -281,12 +281,16 @@ fn encode_leaf_page(
         hints,
     )?;
     let bytes: u64 = page.buffers.iter().map(|b| b.len() as u64).sum();
-    if bytes <= placement.max_page_bytes || starts.len() < 2 {
+    if bytes <= placement.max_page_bytes || num_rows < 2 {
         pages.push(ColumnPage::new(column, page, first_row));
         return Ok(());
     }
+    let starts = row_starts(levels.rep.as_deref(), rep_of_row, levels.num_entries);
     let middle = starts.len() / 2;
-    let split_entry = starts[middle];
+    let split_entry = starts
+        .get(middle)
+        .copied()
+        .ok_or_else(|| Error::internal("a page without rows to split"))?;
     let first = slice_entries(&levels, 0, split_entry, &ctx)?;
     let second = slice_entries(&levels, split_entry, levels.num_entries, &ctx)?;
     encode_leaf_page(first, first_row, column, placement, hints, pages)?;

@@ -67,25 +67,38 @@ pub fn encode(
 ) -> Result<EncodedPage> {
     let large = ctx.version >= FileVersion::V2_2;
     let num_values: usize = values.chunks.iter().map(|c| c.num_values).sum();
-    // The entry carrying each value.
-    let value_entries: Vec<usize> = match def {
-        None => (0..num_entries).collect(),
-        Some(def) => (0..num_entries)
+    // The entry carrying each value (without def levels, value `i` is entry `i`).
+    let value_entries: Option<Vec<usize>> = def.map(|def| {
+        (0..num_entries)
             .filter(|&e| def[e] <= ctx.max_visible_def)
-            .collect(),
-    };
-    if value_entries.len() != num_values {
+            .collect()
+    });
+    let carrying = value_entries.as_ref().map_or(num_entries, Vec::len);
+    if carrying != num_values {
         return Err(Error::internal(format!(
-            "{} entries carry values but {num_values} values were chunked",
-            value_entries.len()
+            "{carrying} entries carry values but {num_values} values were chunked"
         )));
     }
+    let entry_of_value = |value: usize| match &value_entries {
+        None => (value < num_entries).then_some(value),
+        Some(entries) => entries.get(value).copied(),
+    };
     let rep_packing = rep.map(LevelPacking::for_levels);
     let def_packing = def.map(LevelPacking::for_levels);
     let has_levels = rep.is_some() || def.is_some();
 
-    let mut chunk_bytes: Vec<u8> = Vec::new();
-    let mut table: Vec<u8> = Vec::new();
+    // Room for the values and, per chunk, its header, levels and padding (a guess that
+    // saves the regrowing copies of a large page).
+    let value_bytes: usize = values
+        .chunks
+        .iter()
+        .flat_map(|c| &c.buffers)
+        .map(Bytes::len)
+        .sum();
+    let level_bytes = if has_levels { num_entries / 2 } else { 0 };
+    let mut chunk_bytes: Vec<u8> =
+        Vec::with_capacity(value_bytes + level_bytes + values.chunks.len() * 32);
+    let mut table: Vec<u8> = Vec::with_capacity(values.chunks.len() * 4);
     let mut rep_index: Vec<u64> = Vec::new();
     let mut first_entry = 0usize;
     let mut first_value = 0usize;
@@ -96,8 +109,7 @@ pub fn encode(
         let end_entry = if is_last {
             num_entries
         } else {
-            value_entries
-                .get(last_value.wrapping_sub(1))
+            entry_of_value(last_value.wrapping_sub(1))
                 .map(|e| e + 1)
                 .ok_or_else(|| Error::internal("chunk without values"))?
         };

@@ -201,6 +201,15 @@ impl PageReader {
     }
 }
 
+/// The number of rows in `num_entries` level entries (what [`row_starts`] would list, counted
+/// without building the list).
+pub fn row_count(rep: Option<&[u16]>, max_rep: u16, num_entries: usize) -> usize {
+    match rep {
+        Some(rep) if max_rep > 0 => rep.iter().filter(|&&r| r == max_rep).count(),
+        _ => num_entries,
+    }
+}
+
 /// The entry index at which each row starts (rows start at entries with the maximum
 /// repetition level; without repetition every entry is a row).
 pub fn row_starts(rep: Option<&[u16]>, max_rep: u16, num_entries: usize) -> Vec<usize> {

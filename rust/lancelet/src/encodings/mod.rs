@@ -10,6 +10,7 @@ pub mod buffers;
 pub mod compression;
 pub mod general;
 pub(crate) mod hashing;
+pub(crate) mod numbering;
 pub mod strategy;
 pub mod structural;
 pub mod v2_0;

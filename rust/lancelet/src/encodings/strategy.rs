@@ -41,7 +41,8 @@ use crate::encodings::compression::fsst;
 use crate::encodings::compression::rle;
 use crate::encodings::compression::variable;
 use crate::encodings::general::{self, Scheme};
-use crate::encodings::hashing::{FastMap, fast_map};
+use crate::encodings::hashing::fast_map;
+use crate::encodings::numbering::{FirstSeen, KeyNumbering};
 use crate::encodings::structural::miniblock_encode::{self, PageDictionary};
 use crate::encodings::structural::page::PageContext;
 use crate::encodings::structural::{constant_encode, fullzip_encode};
@@ -162,7 +163,20 @@ pub fn encode_page(
         return dictionary_page(ctx, rep, def, num_entries, values, valid.as_ref(), hints);
     }
     let block = to_block(values, valid.as_ref())?;
-    let width = value_width(&block);
+    // Variable-width values: their offsets as integers, read once.
+    let offsets = match &block {
+        DataBlock::Variable {
+            offsets,
+            offset_bits,
+            num_values,
+            ..
+        } => Some(read_offsets(offsets, *offset_bits, *num_values)),
+        _ => None,
+    };
+    let width = match &offsets {
+        Some(offsets) => longest_value(offsets),
+        None => value_width(&block),
+    };
     let wide = width >= FULL_ZIP_VALUE_BYTES;
     let use_full_zip = match hints.layout {
         Some(LayoutHint::FullZip) => full_zip_possible(&block),
@@ -172,23 +186,22 @@ pub fn encode_page(
     if use_full_zip {
         return full_zip_page(ctx, rep, def, num_entries, block, width, hints);
     }
-    if let DataBlock::Variable {
-        offsets,
-        offset_bits,
-        data,
-        num_values,
-    } = &block
+    if let (
+        DataBlock::Variable {
+            offset_bits, data, ..
+        },
+        Some(offsets),
+    ) = (&block, &offsets)
     {
-        let offsets = read_offsets(offsets, *offset_bits, *num_values);
         if !hints.force_fsst
-            && let Some((indices, items)) = auto_dictionary(data, &offsets)
+            && let Some((indices, items)) = auto_dictionary(data, offsets, width)
         {
             let dictionary = encode_dictionary(&items, ctx.version)?;
             let chunked = u32_index_values(&indices, ctx.version, hints)?;
             return miniblock_encode::encode(ctx, rep, def, num_entries, chunked, Some(dictionary));
         }
         if ctx.version >= FileVersion::V2_2
-            && let Some(chunked) = fsst_zstd_text(data, &offsets, u64::from(*offset_bits), hints)?
+            && let Some(chunked) = fsst_zstd_text(data, offsets, u64::from(*offset_bits), hints)?
         {
             return miniblock_encode::encode(ctx, rep, def, num_entries, chunked, None);
         }
@@ -414,6 +427,17 @@ fn max_variable_length(block: &DataBlock) -> usize {
     }
 }
 
+/// The longest value given its offsets (0 when they do not increase).
+fn longest_value(offsets: &[u64]) -> usize {
+    // A fold over pairs (rather than `max()` over windows) compiles to a vectorized loop.
+    let longest = offsets
+        .iter()
+        .zip(offsets.iter().skip(1))
+        .map(|(start, end)| end.saturating_sub(*start))
+        .fold(0, u64::max);
+    usize::try_from(longest).unwrap_or(usize::MAX)
+}
+
 /// The largest difference between consecutive offsets (0 when they do not increase).
 fn longest_gap(mut offsets: impl Iterator<Item = u64>) -> usize {
     let Some(mut previous) = offsets.next() else {
@@ -518,8 +542,10 @@ pub fn to_block(values: &ArrayRef, valid: Option<&BooleanBuffer>) -> Result<Data
                 num_values: n,
             })
         }
-        DataType::Utf8 | DataType::Binary => variable_block::<i32>(values, &is_null),
-        DataType::LargeUtf8 | DataType::LargeBinary => variable_block::<i64>(values, &is_null),
+        DataType::Utf8 | DataType::Binary => variable_block::<i32>(values, any_null, &is_null),
+        DataType::LargeUtf8 | DataType::LargeBinary => {
+            variable_block::<i64>(values, any_null, &is_null)
+        }
         DataType::FixedSizeList(item, dimension) => {
             let list = values.as_fixed_size_list();
             let dimension = usize::try_from(*dimension)
@@ -593,8 +619,10 @@ fn and_validity(a: Option<BooleanBuffer>, b: Option<BooleanBuffer>) -> Option<Bo
     }
 }
 
+/// Variable-width values as a block (`any_null`: whether `is_null` holds for any of them).
 fn variable_block<O: arrow_array::OffsetSizeTrait>(
     values: &ArrayRef,
+    any_null: bool,
     is_null: &dyn Fn(usize) -> bool,
 ) -> Result<DataBlock> {
     let (offsets, bytes) = match values.data_type() {
@@ -611,14 +639,32 @@ fn variable_block<O: arrow_array::OffsetSizeTrait>(
     let num_values = offsets.len().saturating_sub(1);
     // Without nulls, offsets from 0 over the whole data buffer are the block as they are
     // (Arrow offsets are non-negative, so their little-endian bytes read as unsigned).
-    let spans_buffer = offsets.first().is_some_and(|o| o.as_usize() == 0)
-        && offsets.last().is_some_and(|o| o.as_usize() == bytes.len());
-    let any_null = (0..num_values).any(is_null);
+    let first = offsets.first().map_or(0, |o| o.as_usize());
+    let last = offsets.last().map_or(0, |o| o.as_usize());
+    let spans_buffer = first == 0 && last == bytes.len();
     if spans_buffer && !any_null && cfg!(target_endian = "little") {
         return Ok(DataBlock::Variable {
             offsets: to_bytes(offsets.into_inner().into_inner()),
             offset_bits: (width * 8) as u32,
             data: to_bytes(bytes),
+            num_values,
+        });
+    }
+    if !any_null && first <= last && last <= bytes.len() {
+        // A slice of an array without nulls: its bytes are shared, its offsets rebased.
+        let mut out_offsets = Vec::with_capacity(offsets.len() * width);
+        for offset in offsets.iter() {
+            let rebased = offset.as_usize().saturating_sub(first);
+            if width == 4 {
+                out_offsets.extend_from_slice(&(rebased as u32).to_le_bytes());
+            } else {
+                out_offsets.extend_from_slice(&(rebased as u64).to_le_bytes());
+            }
+        }
+        return Ok(DataBlock::Variable {
+            offsets: Bytes::from(out_offsets),
+            offset_bits: (width * 8) as u32,
+            data: to_bytes(bytes.slice_with_length(first, last - first)),
             num_values,
         });
     }
@@ -783,6 +829,7 @@ fn packed_struct(children: &[DataBlock], num_values: usize) -> Result<ChunkedVal
     })
 }
 
+/// The `num_values + 1` offsets of a variable-width block as integers.
 fn read_offsets(offsets: &[u8], bits: u32, num_values: usize) -> Vec<u64> {
     let count = num_values + 1;
     // The common widths get loops of fixed-size loads (a copy of a run-time width is a call).
@@ -849,8 +896,11 @@ fn smallest_of_words<T: Word + PartialEq>(
         .zip(values.iter().skip(1))
         .filter(|(a, b)| a != b)
         .count();
-    let rle_size = if (changes + 1) * (width + 1) >= threshold {
-        (changes + 1) * (width + 1)
+    // Runs are at least the changes plus one (more where runs are cut at 255 values), so the
+    // exact count is needed only when that lower bound could still beat the alternatives.
+    let fewest_runs_size = (changes + 1) * (width + 1);
+    let rle_size = if fewest_runs_size >= threshold || fewest_runs_size >= packed_size {
+        fewest_runs_size
     } else {
         rle::runs_of(values) * (width + 1)
     };
@@ -1012,7 +1062,8 @@ fn u32_index_values(
         return encode::flat(&Bytes::from(data), 32, indices.len());
     }
     let packed = smallest_of_words(indices, None)?;
-    let bytes_fit = indices.iter().max().is_some_and(|&max| max < 256);
+    // (A fold rather than `max()`, which compiles to a branchy loop over references.)
+    let bytes_fit = !indices.is_empty() && indices.iter().copied().fold(0, u32::max) < 256;
     if version < FileVersion::V2_2 || hints.compression.is_some() || !bytes_fit {
         return Ok(packed);
     }
@@ -1094,17 +1145,29 @@ fn auto_fixed_dictionary(
     let (indices, items) = match index_small_range(data, width, limit) {
         Some(result) => result?,
         None => match width {
-            4 | 8 => index_distinct(data, width, limit, |value| {
-                let mut word = [0u8; 8];
-                word[..value.len()].copy_from_slice(value);
-                u64::from_le_bytes(word)
-            })?,
-            16 => index_distinct(data, width, limit, |value| {
-                let mut word = [0u8; 16];
-                word.copy_from_slice(value);
-                u128::from_le_bytes(word)
-            })?,
-            _ => index_distinct(data, width, limit, |value| value)?,
+            4 | 8 => index_distinct(
+                data,
+                width,
+                limit,
+                FirstSeen::with_capacity(1024),
+                |value| {
+                    let mut word = [0u8; 8];
+                    word[..value.len()].copy_from_slice(value);
+                    u64::from_le_bytes(word)
+                },
+            )?,
+            16 => index_distinct(
+                data,
+                width,
+                limit,
+                FirstSeen::with_capacity(1024),
+                |value| {
+                    let mut word = [0u8; 16];
+                    word.copy_from_slice(value);
+                    u128::from_le_bytes(word)
+                },
+            )?,
+            _ => index_distinct(data, width, limit, fast_map(1024), |value| value)?,
         },
     };
     let block = DataBlock::Fixed {
@@ -1178,29 +1241,29 @@ fn index_small_range_of<const W: usize>(
     Some(Some((indices, items)))
 }
 
-/// Numbers the distinct `width`-byte values of `data` in first-seen order, keyed by `key`:
-/// `(index of each value, the distinct values back to back)`, or `None` past `limit` of them
-/// (or when more than half of the first [`DICTIONARY_PROBE`] values are distinct).
-fn index_distinct<'a, K: std::hash::Hash + Eq>(
+/// Numbers the distinct `width`-byte values of `data` in first-seen order, keyed by `key`
+/// through `numbering`: `(index of each value, the distinct values back to back)`, or `None`
+/// past `limit` of them (or when more than half of the first [`DICTIONARY_PROBE`] values are
+/// distinct).
+fn index_distinct<'a, K>(
     data: &'a [u8],
     width: usize,
     limit: usize,
+    mut numbering: impl KeyNumbering<K>,
     key: impl Fn(&'a [u8]) -> K,
 ) -> Option<(Vec<u32>, Vec<u8>)> {
-    let mut seen: FastMap<K, u32> = fast_map(1024);
     let mut items: Vec<u8> = Vec::new();
     let mut indices = Vec::with_capacity(data.len() / width);
     for value in data.chunks_exact(width) {
-        let next = seen.len() as u32;
-        let index = *seen.entry(key(value)).or_insert_with(|| {
+        let (index, new) = numbering.number(key(value));
+        if new {
+            if numbering.len() > limit {
+                return None;
+            }
             items.extend_from_slice(value);
-            next
-        });
-        if seen.len() > limit {
-            return None;
         }
         indices.push(index);
-        if indices.len() == DICTIONARY_PROBE && seen.len() > DICTIONARY_PROBE / 2 {
+        if indices.len() == DICTIONARY_PROBE && numbering.len() > DICTIONARY_PROBE / 2 {
             return None;
         }
     }
@@ -1214,29 +1277,28 @@ const MAX_DICTIONARY_ITEMS: usize = 100_000;
 const SHORT_KEY_BYTES: usize = 23;
 
 /// Numbers the distinct strings of `data` in first-seen order, keyed by `key` (given the
-/// string and where it starts): `(index of each string, the distinct strings)`, or `None` past
-/// `limit` of them or when more than three quarters of the first [`DICTIONARY_PROBE`] are
-/// distinct (free text, identifiers).
-fn index_strings<'a, K: std::hash::Hash + Eq>(
+/// string and where it starts) through `numbering`: `(index of each string, the distinct
+/// strings)`, or `None` past `limit` of them or when more than three quarters of the first
+/// [`DICTIONARY_PROBE`] are distinct (free text, identifiers).
+fn index_strings<'a, K>(
     data: &'a [u8],
     offsets: &[u64],
     limit: usize,
+    mut numbering: impl KeyNumbering<K>,
     key: impl Fn(&'a [u8], usize) -> K,
 ) -> Option<(Vec<u32>, Vec<&'a [u8]>)> {
     let n = offsets.len().saturating_sub(1);
-    let mut seen: FastMap<K, u32> = fast_map(1024);
     let mut items: Vec<&[u8]> = Vec::new();
     let mut indices = Vec::with_capacity(n);
     for window in offsets.windows(2) {
         let (start, end) = (window[0] as usize, window[1] as usize);
         let value = data.get(start..end)?;
-        let next = items.len() as u32;
-        let index = *seen.entry(key(value, start)).or_insert_with(|| {
+        let (index, new) = numbering.number(key(value, start));
+        if new {
+            if items.len() == limit {
+                return None;
+            }
             items.push(value);
-            next
-        });
-        if items.len() > limit {
-            return None;
         }
         indices.push(index);
         if indices.len() == DICTIONARY_PROBE && items.len() * 4 > DICTIONARY_PROBE * 3 {
@@ -1287,26 +1349,27 @@ fn tiny_key(data: &[u8], value: &[u8], at: usize) -> u64 {
     (u64::from_le_bytes(bytes) & mask) | (len as u64) << 56
 }
 
-/// Dictionary-encodes variable-width values when that is at most half their plain size:
-/// `(indices, dictionary items)` in first-seen order. Gives up early when more than three
-/// quarters of the first [`DICTIONARY_PROBE`] values are distinct.
-fn auto_dictionary(data: &[u8], offsets: &[u64]) -> Option<(Vec<u32>, DataBlock)> {
+/// Dictionary-encodes variable-width values (the longest `longest` bytes) when that is at
+/// most half their plain size: `(indices, dictionary items)` in first-seen order. Gives up
+/// early when more than three quarters of the first [`DICTIONARY_PROBE`] values are distinct.
+fn auto_dictionary(data: &[u8], offsets: &[u64], longest: usize) -> Option<(Vec<u32>, DataBlock)> {
     let n = offsets.len().saturating_sub(1);
     if n < 100 {
         return None;
     }
     let limit = (n / 2).min(MAX_DICTIONARY_ITEMS);
-    let longest = offsets
-        .windows(2)
-        .map(|w| w[1].saturating_sub(w[0]))
-        .max()
-        .unwrap_or(0);
     let (indices, items) = if longest < 8 {
-        index_strings(data, offsets, limit, |value, at| tiny_key(data, value, at))?
-    } else if longest <= SHORT_KEY_BYTES as u64 {
-        index_strings(data, offsets, limit, |value, at| short_key(data, value, at))?
+        let numbering = FirstSeen::with_capacity(256);
+        index_strings(data, offsets, limit, numbering, |value, at| {
+            tiny_key(data, value, at)
+        })?
+    } else if longest <= SHORT_KEY_BYTES {
+        let numbering = FirstSeen::with_capacity(256);
+        index_strings(data, offsets, limit, numbering, |value, at| {
+            short_key(data, value, at)
+        })?
     } else {
-        index_strings(data, offsets, limit, |value, _| value)?
+        index_strings(data, offsets, limit, fast_map(1024), |value, _| value)?
     };
     let item_bytes: usize = items.iter().map(|i| i.len()).sum();
     let index_bits = (usize::BITS - items.len().saturating_sub(1).leading_zeros()).max(1) as usize;
@@ -1343,7 +1406,8 @@ mod tests {
             data.extend_from_slice(value);
             offsets.push(data.len() as u64);
         }
-        let (indices, items) = auto_dictionary(&data, &offsets).expect("a dictionary");
+        let (indices, items) =
+            auto_dictionary(&data, &offsets, longest_value(&offsets)).expect("a dictionary");
         let DataBlock::Variable {
             offsets: item_offsets,
             data: item_data,

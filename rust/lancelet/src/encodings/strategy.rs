@@ -1139,6 +1139,10 @@ fn auto_fixed_dictionary(
     let width = (bits_per_value / 8) as usize;
     let limit = (num_values / 4).min(MAX_FIXED_DICTIONARY_ITEMS);
     let data = data.get(..num_values * width)?;
+    // Sorted keys: as many distinct values as runs, known without numbering them.
+    if distinct_if_ascending(data, width).is_some_and(|distinct| distinct > limit) {
+        return None;
+    }
     // Integers in a narrow range (dates, prices in cents, codes) are numbered through a table
     // indexed by value; the others through a hash map, keyed by integers where they fit
     // (comparing those is much cheaper than comparing slices).
@@ -1178,6 +1182,40 @@ fn auto_fixed_dictionary(
     Some((indices, block))
 }
 
+/// The number of distinct `width`-byte values when they never descend (compared as unsigned
+/// integers), as sorted keys do: then equal values sit together and there are as many as
+/// runs. `None` at the first descent, or for other widths.
+fn distinct_if_ascending(data: &[u8], width: usize) -> Option<usize> {
+    match width {
+        4 => ascending_runs(data.as_chunks::<4>().0, u32::from_le_bytes),
+        8 => ascending_runs(data.as_chunks::<8>().0, u64::from_le_bytes),
+        16 => ascending_runs(data.as_chunks::<16>().0, u128::from_le_bytes),
+        _ => None,
+    }
+}
+
+/// The runs of equal values of a never descending sequence (read by `read`); `None` once a
+/// block of 1024 values has a descent. (Counting per block keeps the loop branch-free.)
+fn ascending_runs<const W: usize, T: Ord>(
+    values: &[[u8; W]],
+    read: impl Fn([u8; W]) -> T,
+) -> Option<usize> {
+    let mut changes = 0usize;
+    for start in (0..values.len().saturating_sub(1)).step_by(1024) {
+        let block = values.get(start..(start + 1025).min(values.len()))?;
+        let mut descents = 0usize;
+        for pair in block.windows(2) {
+            let (a, b) = (read(pair[0]), read(pair[1]));
+            descents += usize::from(b < a);
+            changes += usize::from(b != a);
+        }
+        if descents > 0 {
+            return None;
+        }
+    }
+    Some(changes + usize::from(!values.is_empty()))
+}
+
 /// Numbers distinct integers through a table with one slot per value between the smallest
 /// and the largest, when that range is narrow: `None` when it is not (or the values are not
 /// integers that fit an i64), `Some(None)` past `limit` distinct values.
@@ -1198,47 +1236,73 @@ fn index_small_range(
 }
 
 /// [`index_small_range`] of `W`-byte values, read as integers by `integer`.
+///
+/// One pass: the table covers a window of integers that widens (at least doubling) when a
+/// value falls outside it, and the pass stops as soon as the values seen span too wide a
+/// range (so values spread wide, like random prices or keys, stop it early).
 #[allow(clippy::type_complexity)]
 fn index_small_range_of<const W: usize>(
     data: &[u8],
     limit: usize,
     integer: impl Fn([u8; W]) -> Option<i64>,
 ) -> Option<Option<(Vec<u32>, Vec<u8>)>> {
-    let values = || {
-        data.chunks_exact(W)
-            .map(|value| <[u8; W]>::try_from(value).unwrap_or([0; W]))
-    };
-    let num_values = data.len() / W;
-    let mut min = i64::MAX;
-    let mut max = i64::MIN;
-    for value in values() {
-        let value = integer(value)?;
-        min = min.min(value);
-        max = max.max(value);
-    }
-    let span = usize::try_from(i128::from(max) - i128::from(min)).ok()?;
-    if span >= num_values.max(MAX_FIXED_DICTIONARY_ITEMS) {
-        return None;
-    }
-    // Slot 0: not seen yet; otherwise the value's index + 1.
-    let mut slots = vec![0u32; span + 1];
+    let values = data.as_chunks::<W>().0;
+    let widest = i128::try_from(values.len().max(MAX_FIXED_DICTIONARY_ITEMS)).ok()?;
+    let first = i128::from(integer(*values.first()?)?);
+    let (mut min, mut max) = (first, first);
+    // Slot `value - base`: 0 when not seen yet, otherwise the value's index + 1.
+    let mut base = first - 512;
+    let mut slots = vec![0u32; 1024];
     let mut items = Vec::new();
-    let mut indices = Vec::with_capacity(num_values);
+    let mut indices = Vec::with_capacity(values.len());
     let mut distinct = 0u32;
-    for value in values() {
-        let offset = integer(value)?.abs_diff(min);
-        let slot = slots.get_mut(usize::try_from(offset).ok()?)?;
-        if *slot == 0 {
-            distinct += 1;
-            if distinct as usize > limit {
-                return Some(None);
+    for block in values.chunks(1024) {
+        for value in block {
+            let integer = i128::from(integer(*value)?);
+            min = min.min(integer);
+            max = max.max(integer);
+            let mut offset = integer - base;
+            if offset < 0 || offset >= slots.len() as i128 {
+                if max - min >= widest {
+                    return None;
+                }
+                (base, slots) = widen(base, slots, integer)?;
+                offset = integer - base;
             }
-            *slot = distinct;
-            items.extend_from_slice(&value);
+            let slot = slots.get_mut(usize::try_from(offset).ok()?)?;
+            if *slot == 0 {
+                distinct += 1;
+                if distinct as usize > limit {
+                    return Some(None);
+                }
+                *slot = distinct;
+                items.extend_from_slice(value);
+            }
+            indices.push(*slot - 1);
         }
-        indices.push(*slot - 1);
+        if max - min >= widest {
+            return None;
+        }
     }
     Some(Some((indices, items)))
+}
+
+/// The slots of integers `base..base + slots.len()` widened to take `value` (outside them):
+/// to at least twice as many, on `value`'s side, keeping those filled so far.
+fn widen(base: i128, slots: Vec<u32>, value: i128) -> Option<(i128, Vec<u32>)> {
+    let len = slots.len() as i128;
+    let (new_base, new_len) = if value < base {
+        let new_len = (base + len - value).max(2 * len);
+        (base + len - new_len, new_len)
+    } else {
+        (base, (value - base + 1).max(2 * len))
+    };
+    let mut widened = vec![0u32; usize::try_from(new_len).ok()?];
+    let at = usize::try_from(base - new_base).ok()?;
+    widened
+        .get_mut(at..at + slots.len())?
+        .copy_from_slice(&slots);
+    Some((new_base, widened))
 }
 
 /// Numbers the distinct `width`-byte values of `data` in first-seen order, keyed by `key`
@@ -1424,6 +1488,46 @@ mod tests {
             assert_eq!(item, *value);
         }
         num_values
+    }
+
+    #[test]
+    fn the_range_table_numbers_like_the_hash_map_while_it_widens() {
+        // 1001 distinct values over a span of 3000 (wider than the table's first window),
+        // reached in a scattered order, so that the window widens down and up.
+        let values: Vec<i64> = (0..5000i64)
+            .map(|i| ((i * 7919 + 500) % 1001 - 500) * 3)
+            .collect();
+        let data: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let read = |b: [u8; 8]| Some(i64::from_le_bytes(b));
+        let by_range = index_small_range_of::<8>(&data, 5000, read).flatten();
+        let by_hash = index_distinct(&data, 8, 5000, fast_map(16), |v: &[u8]| v.to_vec());
+        assert!(by_range.is_some());
+        assert!(by_range == by_hash, "the two numberings differ");
+        // Past the limit of distinct values: no dictionary.
+        assert_eq!(index_small_range_of::<8>(&data, 10, read), Some(None));
+        // A span of a million in 5000 values is too wide for a table.
+        let wide: Vec<u8> = [0i64, 1_000_000]
+            .iter()
+            .cycle()
+            .take(5000)
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        assert_eq!(index_small_range_of::<8>(&wide, 5000, read), None);
+    }
+
+    #[test]
+    fn ascending_values_count_their_runs() {
+        let bytes =
+            |values: &[u64]| -> Vec<u8> { values.iter().flat_map(|v| v.to_le_bytes()).collect() };
+        assert_eq!(
+            distinct_if_ascending(&bytes(&[1, 1, 2, 5, 5, 5, 9]), 8),
+            Some(4)
+        );
+        assert_eq!(distinct_if_ascending(&bytes(&[1, 2, 1]), 8), None);
+        assert_eq!(distinct_if_ascending(&bytes(&[]), 8), Some(0));
+        let words: Vec<u8> = [3u32, 3, 4].iter().flat_map(|v| v.to_le_bytes()).collect();
+        assert_eq!(distinct_if_ascending(&words, 4), Some(2));
+        assert_eq!(distinct_if_ascending(&words, 2), None);
     }
 
     #[test]

@@ -473,10 +473,11 @@ pub struct Encoder {
     table: SymbolTable,
     /// For each hash of three bytes, the one symbol of 3 to 8 bytes with that hash (an entry
     /// that never matches when there is none).
-    long_symbols: Vec<Candidate>,
+    long_symbols: Box<[Candidate; HASH_BUCKETS]>,
     /// For each two-byte prefix (first byte in the low bits): the best symbol of at most two
     /// bytes that starts the text, as `code | length << 8` (length 0: no symbol, escape).
-    short: Vec<u16>,
+    /// (Arrays of fixed length, so that lookups by hash or prefix need no bounds checks.)
+    short: Box<[u16; 1 << 16]>,
     /// The same for a single byte (a text's last byte), from the one-byte symbols only.
     single_byte: [u16; 256],
 }
@@ -585,7 +586,7 @@ impl Encoder {
     fn from_symbols(symbols: Vec<Vec<u8>>) -> Self {
         let mut single_byte = [0u16; 256];
         let mut pairs = Vec::new();
-        let mut long_symbols = vec![Candidate::NONE; HASH_BUCKETS];
+        let mut long_symbols = Box::new([Candidate::NONE; HASH_BUCKETS]);
         for (code, symbol) in symbols.iter().enumerate().take(255) {
             let code = code as u8;
             match symbol.as_slice() {
@@ -603,9 +604,10 @@ impl Encoder {
             }
         }
         // Without a two-byte symbol, a prefix falls back to its first byte's symbol.
-        let mut short: Vec<u16> = (0..1usize << 16)
-            .map(|prefix| single_byte[prefix & 0xff])
-            .collect();
+        let mut short = Box::new([0u16; 1 << 16]);
+        for (prefix, entry) in short.iter_mut().enumerate() {
+            *entry = single_byte[prefix & 0xff];
+        }
         for (prefix, code) in pairs {
             short[prefix] = u16::from(code) | 2 << 8;
         }
@@ -699,8 +701,10 @@ impl Encoder {
             // An escape writes 255 and the byte; a symbol writes its code (the second byte
             // is overwritten by the next code).
             let escaped = len == 0;
-            codes[written] = if escaped { ESCAPE } else { code };
-            codes[written + 1] = word as u8;
+            if let Some(out) = codes.get_mut(written..written + 2) {
+                out[0] = if escaped { ESCAPE } else { code };
+                out[1] = word as u8;
+            }
             written += 1 + usize::from(escaped);
             at += len.max(1);
         }

@@ -167,13 +167,14 @@ impl FieldBuffer {
                 };
                 let hints = self.hints.clone();
                 let field = self.field.clone();
-                Box::new(move || {
+                let slice_bytes = (u128::from(bytes) * len as u128 / rows.max(1) as u128) as u64;
+                PageTask::new(slice_bytes, move || {
                     let slice = rows_of(&arrays, slice_start, len)?;
                     drop(arrays);
                     let mut pages = Vec::new();
                     encode_rows(&field, &slice, placement, &hints, &mut pages)?;
                     Ok(pages)
-                }) as PageTask
+                })
             })
             .collect()
     }

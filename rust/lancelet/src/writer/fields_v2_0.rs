@@ -175,7 +175,7 @@ impl FieldEncoder {
             } => {
                 let rows = *rows;
                 let column = *column;
-                tasks.push(Box::new(move || {
+                tasks.push(PageTask::new(0, move || {
                     Ok(vec![ColumnPage::new(column, encode_struct_page(rows), 0)])
                 }));
                 for child in children {
@@ -226,7 +226,7 @@ impl Buffered {
         let options = self.options;
         let column = self.column;
         {
-            Box::new(move || {
+            PageTask::new(bytes, move || {
                 let refs: Vec<&dyn Array> = arrays.iter().map(|a| a.as_ref()).collect();
                 let array = if refs.len() == 1 {
                     arrays[0].clone()
@@ -250,7 +250,7 @@ impl Buffered {
         let max_page_bytes = self.max_page_bytes;
         let column = self.column;
         {
-            Box::new(move || {
+            PageTask::new(bytes, move || {
                 let (offsets, nulls) = combined_offsets(&arrays);
                 let rows = offsets.len() - 1;
                 Ok(page_slices(rows, bytes, max_page_bytes)

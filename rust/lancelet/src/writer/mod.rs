@@ -74,8 +74,10 @@ pub struct FileWriter {
     schema_metadata: HashMap<String, String>,
     num_rows: u64,
     state: State,
-    /// Page encodings started and not yet written, in file order.
-    encoding: VecDeque<EncodingTask>,
+    /// Page encodings started and not yet written, in file order, with the bytes each holds.
+    encoding: VecDeque<(EncodingTask, u64)>,
+    /// The bytes held by `encoding`.
+    encoding_bytes: u64,
     /// One permit per core: at most this many pages are encoded at once.
     permits: Arc<tokio::sync::Semaphore>,
 }
@@ -162,6 +164,7 @@ impl FileWriter {
             num_rows: 0,
             state: State::Open,
             encoding: VecDeque::new(),
+            encoding_bytes: 0,
             permits: Arc::new(tokio::sync::Semaphore::new(cores())),
         })
     }
@@ -227,9 +230,9 @@ impl FileWriter {
     /// [`Error::InvalidArgument`] and the writer stays usable.
     ///
     /// Columns whose buffers fill are encoded on blocking threads; this returns once at most
-    /// one page per core is still being encoded, so that the next batch (or
-    /// [`finish`](Self::finish)) keeps the cores busy. A failure of such an encoding is
-    /// returned by the next call.
+    /// one page per core is still being encoded (two per core while they hold at most 32 MiB
+    /// per core), so that the next batch (or [`finish`](Self::finish)) keeps the cores busy.
+    /// A failure of such an encoding is returned by the next call.
     pub async fn write_batch(&mut self, batch: &RecordBatch) -> Result<()> {
         self.check_open()?;
         if self.schema.is_none() {
@@ -248,7 +251,7 @@ impl FileWriter {
             None => Err(Error::internal("encoder missing")),
         };
         let result = match tasks {
-            Ok(tasks) => self.write_tasks(tasks, cores()).await,
+            Ok(tasks) => self.write_tasks(tasks, false).await,
             Err(error) => Err(error),
         };
         self.guard(result).await?;
@@ -259,19 +262,26 @@ impl FileWriter {
     /// Starts encoding `tasks` on blocking threads, at most as many pages at a time as there
     /// are cores (each holds a few copies of its page while it chooses an encoding, so this
     /// bounds the writer's memory), and writes the encoded pages in the order their tasks
-    /// were started until at most `keep_running` encodings are left.
-    async fn write_tasks(&mut self, tasks: Vec<PageTask>, keep_running: usize) -> Result<()> {
+    /// were started: all of them when `finishing`, otherwise until those left may stay
+    /// pending ([`may_stay_pending`]).
+    async fn write_tasks(&mut self, tasks: Vec<PageTask>, finishing: bool) -> Result<()> {
         for task in tasks {
             let permits = self.permits.clone();
-            self.encoding.push_back(tokio::spawn(async move {
+            let PageTask { bytes, encode } = task;
+            let handle = tokio::spawn(async move {
                 let _permit = permits.acquire_owned().await;
-                tokio::task::spawn_blocking(task).await
-            }));
+                tokio::task::spawn_blocking(encode).await
+            });
+            self.encoding.push_back((handle, bytes));
+            self.encoding_bytes += bytes;
         }
-        while self.encoding.len() > keep_running {
-            let Some(handle) = self.encoding.pop_front() else {
+        while !self.encoding.is_empty()
+            && (finishing || !may_stay_pending(self.encoding.len(), self.encoding_bytes))
+        {
+            let Some((handle, bytes)) = self.encoding.pop_front() else {
                 break;
             };
+            self.encoding_bytes = self.encoding_bytes.saturating_sub(bytes);
             let pages = handle
                 .await
                 .and_then(|joined| joined)
@@ -350,7 +360,7 @@ impl FileWriter {
             Some(encoder) => encoder.finish()?,
             None => Vec::new(),
         };
-        self.write_tasks(tasks, 0).await?;
+        self.write_tasks(tasks, true).await?;
 
         // Global buffer 0: the schema and row count.
         let schema = self
@@ -433,15 +443,31 @@ impl FileWriter {
 
     /// Drops the page encodings not yet written (those not started never start).
     fn stop_encoding(&mut self) {
-        for handle in self.encoding.drain(..) {
+        for (handle, _) in self.encoding.drain(..) {
             handle.abort();
         }
+        self.encoding_bytes = 0;
     }
 }
 
 /// The cores pages are encoded on.
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// Bytes of buffered data per core that page encodings still pending when `write_batch`
+/// returns may hold, beyond one encoding per core.
+const PENDING_BYTES_PER_CORE: u64 = 32 * 1024 * 1024;
+
+/// Whether `write_batch` may return with `count` page encodings holding `bytes` still
+/// pending: one per core always (so that the next call finds the cores busy), and up to two
+/// per core while they hold at most [`PENDING_BYTES_PER_CORE`] per core (so that a core
+/// that finishes first finds the next page waiting; with pages of a few MiB this keeps both
+/// cores busy through most of a TPC-H lineitem write).
+fn may_stay_pending(count: usize, bytes: u64) -> bool {
+    let cores = cores();
+    count <= cores
+        || (count <= 2 * cores && bytes <= PENDING_BYTES_PER_CORE.saturating_mul(cores as u64))
 }
 
 /// Wraps a message in `google.protobuf.Any` inside a direct `Encoding`.

@@ -27,4 +27,22 @@ impl ColumnPage {
 
 /// Work that encodes buffered data into pages (of one or more columns, each column's pages in
 /// row order), run off the async threads.
-pub type PageTask = Box<dyn FnOnce() -> Result<Vec<ColumnPage>> + Send>;
+pub struct PageTask {
+    /// About the bytes of buffered data the task holds until it has run.
+    pub bytes: u64,
+    /// The encoding.
+    pub encode: Box<dyn FnOnce() -> Result<Vec<ColumnPage>> + Send>,
+}
+
+impl PageTask {
+    /// A task holding about `bytes` of data.
+    pub fn new(
+        bytes: u64,
+        encode: impl FnOnce() -> Result<Vec<ColumnPage>> + Send + 'static,
+    ) -> Self {
+        Self {
+            bytes,
+            encode: Box::new(encode),
+        }
+    }
+}

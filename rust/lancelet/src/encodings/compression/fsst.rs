@@ -419,25 +419,53 @@ fn symbol_word(symbol: &[u8]) -> u64 {
     u64::from_le_bytes(bytes)
 }
 
+/// A symbol of 1 to 8 bytes as a map key: its bytes as a little-endian word (zero-padded) and
+/// its length. (Hashing these is much cheaper than hashing slices, and needs no allocation.)
+type SymbolKey = (u64, u8);
+
+/// The key of the first `len` bytes of `word` (1 to 8).
+fn key_of_word(word: u64, len: usize) -> SymbolKey {
+    let mask = if len >= 8 {
+        u64::MAX
+    } else {
+        (1u64 << (8 * len)) - 1
+    };
+    (word & mask, len.min(8) as u8)
+}
+
+/// A key's bytes.
+fn key_bytes(key: SymbolKey) -> Vec<u8> {
+    key.0.to_le_bytes()[..usize::from(key.1).min(8)].to_vec()
+}
+
+/// Orders scored candidates by gain, largest first, then by their bytes.
+fn by_gain_then_bytes(a: &(SymbolKey, u64), b: &(SymbolKey, u64)) -> std::cmp::Ordering {
+    b.1.cmp(&a.1).then_with(|| {
+        let (left, right) = (a.0.0.to_le_bytes(), b.0.0.to_le_bytes());
+        left[..usize::from(a.0.1).min(8)].cmp(&right[..usize::from(b.0.1).min(8)])
+    })
+}
+
 /// The 255 substrings of 1 to 8 bytes that save the most bytes in `sample`
 /// (`count · (length - 1)`, a single byte its escape), at most one symbol per 8-byte prefix
 /// family being preferred by score only.
 fn substring_candidates(sample: &[&[u8]]) -> Vec<Vec<u8>> {
-    let mut counts: FastMap<&[u8], u64> = fast_map(4096);
+    let mut counts: FastMap<SymbolKey, u64> = fast_map(4096);
     for string in sample {
         for start in 0..string.len() {
+            let word = word_at(string, start);
             for len in 1..=8.min(string.len() - start) {
-                *counts.entry(&string[start..start + len]).or_default() += 1;
+                *counts.entry(key_of_word(word, len)).or_default() += 1;
             }
         }
     }
-    let mut scored: Vec<(&[u8], u64)> = counts
+    let mut scored: Vec<(SymbolKey, u64)> = counts
         .into_iter()
-        .map(|(s, c)| (s, c * (s.len() as u64 - 1).max(1)))
+        .map(|(key, count)| (key, count * (u64::from(key.1) - 1).max(1)))
         .filter(|(_, gain)| *gain > 1)
         .collect();
-    scored.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
-    pick_symbols(scored.into_iter().map(|(s, _)| s.to_vec()))
+    scored.sort_by(by_gain_then_bytes);
+    pick_symbols(scored.into_iter().map(|(key, _)| key_bytes(key)))
 }
 
 /// The first 255 of `ranked` that the encoder can use: a symbol of three or more bytes is
@@ -542,26 +570,34 @@ impl Encoder {
             Self::from_symbols(encoder.table.symbols.clone()),
         ));
         for _ in 0..ROUNDS {
-            let mut gains: FastMap<Vec<u8>, u64> = fast_map(1024);
+            let mut gains: FastMap<SymbolKey, u64> = fast_map(1024);
             for string in &sample {
                 let tokens = encoder.tokens(string);
                 for (index, token) in tokens.iter().enumerate() {
                     // A symbol of length l saves l - 1 bytes per use over single-byte symbols;
                     // a single-byte symbol saves the escape byte.
-                    *gains.entry(token.to_vec()).or_default() += (token.len() as u64 - 1).max(1);
+                    let word = symbol_word(token);
+                    *gains.entry(key_of_word(word, token.len())).or_default() +=
+                        (token.len() as u64 - 1).max(1);
                     if let Some(next) = tokens.get(index + 1) {
+                        // The token and the next one, cut to 8 bytes.
                         let joined_len = (token.len() + next.len()).min(8);
-                        let mut joined = token.to_vec();
-                        joined.extend_from_slice(next);
-                        joined.truncate(joined_len);
-                        *gains.entry(joined).or_default() += joined_len as u64 - 1;
+                        let joined = if token.len() >= 8 {
+                            word
+                        } else {
+                            word | symbol_word(next) << (8 * token.len())
+                        };
+                        *gains.entry(key_of_word(joined, joined_len)).or_default() +=
+                            joined_len as u64 - 1;
                     }
                 }
             }
-            let mut candidates: Vec<(Vec<u8>, u64)> =
+            let mut candidates: Vec<(SymbolKey, u64)> =
                 gains.into_iter().filter(|(_, g)| *g > 0).collect();
-            candidates.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-            encoder = Self::from_symbols(pick_symbols(candidates.into_iter().map(|(s, _)| s)));
+            candidates.sort_by(by_gain_then_bytes);
+            encoder = Self::from_symbols(pick_symbols(
+                candidates.into_iter().map(|(key, _)| key_bytes(key)),
+            ));
             // Keep the table that compresses the sample best.
             let size = encoder.compressed_size(&sample);
             if best.as_ref().is_none_or(|(best_size, _)| size < *best_size) {

@@ -78,6 +78,9 @@ pub struct FileWriter {
     encoding: VecDeque<(EncodingTask, u64)>,
     /// The bytes held by `encoding`.
     encoding_bytes: u64,
+    /// The bytes pending encodings may hold beyond one per core: the data cache budget, at
+    /// most [`PENDING_BYTES_PER_CORE`] per core (set with the schema).
+    pending_budget: u64,
     /// One permit per core: at most this many pages are encoded at once.
     permits: Arc<tokio::sync::Semaphore>,
 }
@@ -165,6 +168,7 @@ impl FileWriter {
             state: State::Open,
             encoding: VecDeque::new(),
             encoding_bytes: 0,
+            pending_budget: 0,
             permits: Arc::new(tokio::sync::Semaphore::new(cores())),
         })
     }
@@ -186,6 +190,9 @@ impl FileWriter {
             )?),
         };
         self.pages = vec![Vec::new(); encoder.num_columns()];
+        self.pending_budget = budget
+            .saturating_mul(encoder.num_columns() as u64)
+            .min(PENDING_BYTES_PER_CORE.saturating_mul(cores() as u64));
         self.encoder = Some(encoder);
         self.schema = Some(schema);
         Ok(())
@@ -230,8 +237,9 @@ impl FileWriter {
     /// [`Error::InvalidArgument`] and the writer stays usable.
     ///
     /// Columns whose buffers fill are encoded on blocking threads; this returns once at most
-    /// one page per core is still being encoded (four per core while they hold at most 32 MiB
-    /// per core), so that the next batch (or [`finish`](Self::finish)) keeps the cores busy.
+    /// one page per core is still being encoded (four per core while they hold no more than
+    /// the data cache budget, and at most 32 MiB per core), so that the next batch (or
+    /// [`finish`](Self::finish)) keeps the cores busy.
     /// A failure of such an encoding is returned by the next call.
     pub async fn write_batch(&mut self, batch: &RecordBatch) -> Result<()> {
         self.check_open()?;
@@ -276,7 +284,12 @@ impl FileWriter {
             self.encoding_bytes += bytes;
         }
         while !self.encoding.is_empty()
-            && (finishing || !may_stay_pending(self.encoding.len(), self.encoding_bytes))
+            && (finishing
+                || !may_stay_pending(
+                    self.encoding.len(),
+                    self.encoding_bytes,
+                    self.pending_budget,
+                ))
         {
             let Some((handle, bytes)) = self.encoding.pop_front() else {
                 break;
@@ -461,15 +474,15 @@ const PENDING_BYTES_PER_CORE: u64 = 32 * 1024 * 1024;
 
 /// Whether `write_batch` may return with `count` page encodings holding `bytes` still
 /// pending: one per core always (so that the next call finds the cores busy), and up to four
-/// per core while they hold at most [`PENDING_BYTES_PER_CORE`] per core (so that a core
-/// that finishes first finds the next page waiting; pending pages are written in the order
-/// they were flushed, so finished ones wait behind a slow one). With pages of a few MiB this
-/// keeps both cores busier through a TPC-H lineitem write: 0.957 of the time with up to two
-/// per core, 0.951 of that with four, no better with eight.
-fn may_stay_pending(count: usize, bytes: u64) -> bool {
+/// per core while they hold at most `budget` bytes (the writer's data cache budget, at most
+/// [`PENDING_BYTES_PER_CORE`] per core), so that a core that finishes first finds the next
+/// page waiting (pending pages are written in the order they were flushed, so finished ones
+/// wait behind a slow one). With pages of a few MiB this keeps both cores busier through a
+/// TPC-H lineitem write: 0.957 of the time with up to two per core, 0.951 of that with four,
+/// no better with eight.
+fn may_stay_pending(count: usize, bytes: u64, budget: u64) -> bool {
     let cores = cores();
-    count <= cores
-        || (count <= 4 * cores && bytes <= PENDING_BYTES_PER_CORE.saturating_mul(cores as u64))
+    count <= cores || (count <= 4 * cores && bytes <= budget)
 }
 
 /// Wraps a message in `google.protobuf.Any` inside a direct `Encoding`.

@@ -18,7 +18,7 @@ use bytes::Bytes;
 
 use crate::encodings::compression::block::DataBlock;
 use crate::encodings::compression::fastlanes::into_le_bytes;
-use crate::encodings::hashing::{FastMap, fast_map};
+use crate::encodings::numbering::{FirstSeen, KeyNumbering};
 use crate::error::{Error, Result};
 
 /// The size of a serialized symbol table.
@@ -438,34 +438,86 @@ fn key_bytes(key: SymbolKey) -> Vec<u8> {
     key.0.to_le_bytes()[..usize::from(key.1).min(8)].to_vec()
 }
 
-/// Orders scored candidates by gain, largest first, then by their bytes.
+/// Sums of amounts per symbol. Symbols are numbered through a [`FirstSeen`] table (a
+/// multiply, a load and a compare per addition) and their sums kept in a vector.
+struct SymbolSums {
+    numbers: FirstSeen<u128>,
+    keys: Vec<SymbolKey>,
+    sums: Vec<u64>,
+}
+
+impl SymbolSums {
+    fn with_capacity(capacity: usize) -> Self {
+        Self {
+            numbers: FirstSeen::with_capacity(capacity),
+            keys: Vec::with_capacity(capacity),
+            sums: Vec::with_capacity(capacity),
+        }
+    }
+
+    fn add(&mut self, key: SymbolKey, amount: u64) {
+        let (number, new) = self
+            .numbers
+            .number(u128::from(key.0) | u128::from(key.1) << 64);
+        if new {
+            self.keys.push(key);
+            self.sums.push(0);
+        }
+        if let Some(sum) = self.sums.get_mut(number as usize) {
+            *sum += amount;
+        }
+    }
+
+    /// Each symbol with its sum (in first-seen order).
+    fn into_sums(self) -> impl Iterator<Item = (SymbolKey, u64)> {
+        self.keys.into_iter().zip(self.sums)
+    }
+}
+
+/// Orders scored candidates by gain, largest first, then by their bytes. (The bytes compare
+/// as their big-endian word, zero-padded, then by length: the same order as the slices.)
 fn by_gain_then_bytes(a: &(SymbolKey, u64), b: &(SymbolKey, u64)) -> std::cmp::Ordering {
-    b.1.cmp(&a.1).then_with(|| {
-        let (left, right) = (a.0.0.to_le_bytes(), b.0.0.to_le_bytes());
-        left[..usize::from(a.0.1).min(8)].cmp(&right[..usize::from(b.0.1).min(8)])
-    })
+    b.1.cmp(&a.1)
+        .then_with(|| (a.0.0.swap_bytes(), a.0.1).cmp(&(b.0.0.swap_bytes(), b.0.1)))
+}
+
+/// The symbols `pick_symbols` takes from `scored`, ranked by [`by_gain_then_bytes`]. Only the
+/// best few thousand are sorted (after a selection), unless the symbols taken from those run
+/// short of a full table.
+fn pick_ranked(mut scored: Vec<(SymbolKey, u64)>) -> Vec<Vec<u8>> {
+    const RANKED: usize = 4096;
+    if scored.len() > RANKED {
+        scored.select_nth_unstable_by(RANKED - 1, by_gain_then_bytes);
+        let (best, _) = scored.split_at_mut(RANKED);
+        best.sort_by(by_gain_then_bytes);
+        let symbols = pick_symbols(best.iter().map(|(key, _)| key_bytes(*key)));
+        if symbols.len() == 255 {
+            return symbols;
+        }
+    }
+    scored.sort_by(by_gain_then_bytes);
+    pick_symbols(scored.into_iter().map(|(key, _)| key_bytes(key)))
 }
 
 /// The 255 substrings of 1 to 8 bytes that save the most bytes in `sample`
 /// (`count · (length - 1)`, a single byte its escape), at most one symbol per 8-byte prefix
 /// family being preferred by score only.
 fn substring_candidates(sample: &[&[u8]]) -> Vec<Vec<u8>> {
-    let mut counts: FastMap<SymbolKey, u64> = fast_map(4096);
+    let mut counts = SymbolSums::with_capacity(4096);
     for string in sample {
         for start in 0..string.len() {
             let word = word_at(string, start);
             for len in 1..=8.min(string.len() - start) {
-                *counts.entry(key_of_word(word, len)).or_default() += 1;
+                counts.add(key_of_word(word, len), 1);
             }
         }
     }
-    let mut scored: Vec<(SymbolKey, u64)> = counts
-        .into_iter()
+    let scored: Vec<(SymbolKey, u64)> = counts
+        .into_sums()
         .map(|(key, count)| (key, count * (u64::from(key.1) - 1).max(1)))
         .filter(|(_, gain)| *gain > 1)
         .collect();
-    scored.sort_by(by_gain_then_bytes);
-    pick_symbols(scored.into_iter().map(|(key, _)| key_bytes(key)))
+    pick_ranked(scored)
 }
 
 /// The first 255 of `ranked` that the encoder can use: a symbol of three or more bytes is
@@ -570,15 +622,17 @@ impl Encoder {
             Self::from_symbols(encoder.table.symbols.clone()),
         ));
         for _ in 0..ROUNDS {
-            let mut gains: FastMap<SymbolKey, u64> = fast_map(1024);
+            let mut gains = SymbolSums::with_capacity(1024);
             for string in &sample {
                 let tokens = encoder.tokens(string);
                 for (index, token) in tokens.iter().enumerate() {
                     // A symbol of length l saves l - 1 bytes per use over single-byte symbols;
                     // a single-byte symbol saves the escape byte.
                     let word = symbol_word(token);
-                    *gains.entry(key_of_word(word, token.len())).or_default() +=
-                        (token.len() as u64 - 1).max(1);
+                    gains.add(
+                        key_of_word(word, token.len()),
+                        (token.len() as u64 - 1).max(1),
+                    );
                     if let Some(next) = tokens.get(index + 1) {
                         // The token and the next one, cut to 8 bytes.
                         let joined_len = (token.len() + next.len()).min(8);
@@ -587,17 +641,13 @@ impl Encoder {
                         } else {
                             word | symbol_word(next) << (8 * token.len())
                         };
-                        *gains.entry(key_of_word(joined, joined_len)).or_default() +=
-                            joined_len as u64 - 1;
+                        gains.add(key_of_word(joined, joined_len), joined_len as u64 - 1);
                     }
                 }
             }
-            let mut candidates: Vec<(SymbolKey, u64)> =
-                gains.into_iter().filter(|(_, g)| *g > 0).collect();
-            candidates.sort_by(by_gain_then_bytes);
-            encoder = Self::from_symbols(pick_symbols(
-                candidates.into_iter().map(|(key, _)| key_bytes(key)),
-            ));
+            let candidates: Vec<(SymbolKey, u64)> =
+                gains.into_sums().filter(|(_, g)| *g > 0).collect();
+            encoder = Self::from_symbols(pick_ranked(candidates));
             // Keep the table that compresses the sample best.
             let size = encoder.compressed_size(&sample);
             if best.as_ref().is_none_or(|(best_size, _)| size < *best_size) {
@@ -791,6 +841,32 @@ mod tests {
         assert_eq!(out, b"user-0@example.com!");
         assert!(parsed.decompress_into(&[9], &mut out).is_err());
         assert!(parsed.decompress_into(&[ESCAPE], &mut out).is_err());
+    }
+
+    #[test]
+    fn ranking_the_best_few_picks_what_ranking_all_picks() {
+        // 20 000 candidates with many equal gains, so the byte order breaks most ties.
+        let mut state = 7u64;
+        let scored: Vec<(SymbolKey, u64)> = (0..20_000u64)
+            .map(|i| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1);
+                let len = 1 + (state >> 61) as usize;
+                (key_of_word(state >> 3, len), i % 50)
+            })
+            .collect();
+        let mut all = scored.clone();
+        all.sort_by(by_gain_then_bytes);
+        let expected = pick_symbols(all.into_iter().map(|(key, _)| key_bytes(key)));
+        assert_eq!(expected.len(), 255);
+        assert_eq!(pick_ranked(scored), expected);
+        // The byte order is the slices' order.
+        let key = |bytes: &[u8]| (symbol_word(bytes), bytes.len() as u8);
+        let order = |a: &[u8], b: &[u8]| by_gain_then_bytes(&(key(a), 1), &(key(b), 1));
+        assert_eq!(order(b"ab", b"ab\0"), std::cmp::Ordering::Less);
+        assert_eq!(order(b"b", b"ab"), std::cmp::Ordering::Greater);
+        assert_eq!(order(b"abc", b"abd"), std::cmp::Ordering::Less);
     }
 
     #[test]

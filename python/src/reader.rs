@@ -221,7 +221,25 @@ impl PyReaderResults {
         let stream = self.take_stream()?;
         let schema = stream.schema();
         let batches = run(py, collect_yielding(stream))?;
-        PyTable::try_new(batches, schema)?.into_pyarrow(py)
+        if batches.len() <= TABLE_GROUP_BATCHES {
+            return PyTable::try_new(batches, schema)?.into_pyarrow(py);
+        }
+        // Handing batches to pyarrow costs a few microseconds each, so many small batches
+        // (400 000 of one row: over a second) are handed over in groups, with a check for
+        // Ctrl-C between groups, and the groups' tables joined (their batches stay as they
+        // are).
+        let mut batches = batches.into_iter();
+        let mut tables = Vec::new();
+        loop {
+            let group: Vec<RecordBatch> = batches.by_ref().take(TABLE_GROUP_BATCHES).collect();
+            if group.is_empty() {
+                break;
+            }
+            tables.push(PyTable::try_new(group, schema.clone())?.into_pyarrow(py)?);
+            py.check_signals()?;
+        }
+        py.import("pyarrow")?
+            .call_method1("concat_tables", (tables,))
     }
 
     /// The batches as a pyarrow RecordBatchReader, read as they are consumed.
@@ -248,6 +266,9 @@ impl PyReaderResults {
         Ok(to_stream_pycapsule(py, arrays, requested_schema)?)
     }
 }
+
+/// Batches handed to pyarrow at a time by `to_table` (a check for Ctrl-C between groups).
+const TABLE_GROUP_BATCHES: usize = 4096;
 
 /// Collects every batch. Each batch spends a little of the task's cooperative budget, so that
 /// the collecting task yields now and then even when every batch is ready at once (small

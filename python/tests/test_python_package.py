@@ -672,6 +672,19 @@ def test_to_table_and_c_stream(out_file, read):
         assert_tables_equal(result, expected)
 
 
+def test_to_table_of_many_small_batches(out_file):
+    """to_table hands more than 4096 batches to pyarrow in groups (checking for Ctrl-C between
+    them); the table still holds every batch as it was, with the schema and its metadata."""
+    path, table = out_file
+    batch_size = max(1, table.num_rows // 9000)
+    got = lancelet.FileReader(path).read_all(batch_size=batch_size).to_table()
+    sizes = [b.num_rows for b in got.to_batches()]
+    assert len(sizes) > 2 * 4096, len(sizes)
+    assert all(s == batch_size for s in sizes[:-1]) and 0 < sizes[-1] <= batch_size
+    assert got.schema.equals(table.schema, check_metadata=True)
+    assert_tables_equal(got, table)
+
+
 _CONSUMERS = {
     "to_table": lambda res: res.to_table(),
     "to_batches": lambda res: res.to_batches(),

@@ -172,12 +172,18 @@ pub fn bitpacked<T: Word>(values: &[T]) -> ChunkedValues {
 pub fn run_length(data: &[u8], width: usize, num_values: usize) -> ChunkedValues {
     let mut chunks = Vec::new();
     let mut start = 0;
+    // A chunk of n values fits when its runs take at most MAX_CHUNK_VALUE_BYTES; runs only
+    // grow with n, so one pass finds the longest prefix that fits.
+    let max_runs = MAX_CHUNK_VALUE_BYTES / (width + 1);
     while start < num_values {
         let remaining = num_values - start;
-        let fits = |n: usize| {
-            let slice = &data[start * width..(start + n) * width];
-            rle::count_runs(slice, width) * (width + 1) <= MAX_CHUNK_VALUE_BYTES
-        };
+        let fitting = rle::fitting_prefix(
+            &data[start * width..num_values * width],
+            width,
+            max_runs,
+            remaining.min(MAX_CHUNK_VALUES),
+        );
+        let fits = |n: usize| n <= fitting;
         let len = if remaining <= MAX_CHUNK_VALUES && fits(remaining) {
             remaining
         } else {

@@ -45,6 +45,42 @@ pub fn count_runs(data: &[u8], width: usize) -> usize {
     }
 }
 
+/// The most values from the start of `data` (at most `max_values`) that `encode` turns into
+/// at most `max_runs` runs: one pass that stops at the first run too many.
+pub fn fitting_prefix(data: &[u8], width: usize, max_runs: usize, max_values: usize) -> usize {
+    match width {
+        1 => fitting_prefix_of(data.as_chunks::<1>().0, max_runs, max_values),
+        2 => fitting_prefix_of(data.as_chunks::<2>().0, max_runs, max_values),
+        4 => fitting_prefix_of(data.as_chunks::<4>().0, max_runs, max_values),
+        8 => fitting_prefix_of(data.as_chunks::<8>().0, max_runs, max_values),
+        16 => fitting_prefix_of(data.as_chunks::<16>().0, max_runs, max_values),
+        _ => {
+            let items: Vec<&[u8]> = data.chunks_exact(width.max(1)).collect();
+            fitting_prefix_of(&items, max_runs, max_values)
+        }
+    }
+}
+
+/// [`fitting_prefix`] of items.
+fn fitting_prefix_of<T: PartialEq>(items: &[T], max_runs: usize, max_values: usize) -> usize {
+    let mut runs = 0usize;
+    let mut length = 0usize;
+    let mut previous: Option<&T> = None;
+    for (at, value) in items.iter().take(max_values).enumerate() {
+        if previous == Some(value) && length < 255 {
+            length += 1;
+        } else {
+            runs += 1;
+            length = 1;
+            if runs > max_runs {
+                return at;
+            }
+        }
+        previous = Some(value);
+    }
+    items.len().min(max_values)
+}
+
 /// Counts the runs (each at most 255 long) of equal items, as `encode` would cut them.
 pub fn runs_of<T: PartialEq>(items: impl IntoIterator<Item = T>) -> usize {
     let mut runs = 0usize;
@@ -188,6 +224,32 @@ pub fn encode_block(data: &[u8], width: usize) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fitting_prefix_is_the_longest_with_few_enough_runs() {
+        // Runs of 1 to 300 equal values (some cut at 255), 2-byte values.
+        let mut state = 3u64;
+        let mut data = Vec::new();
+        for value in 0..200u16 {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            for _ in 0..1 + (state >> 33) % 300 {
+                data.extend_from_slice(&value.to_le_bytes());
+            }
+        }
+        let values = data.len() / 2;
+        for max_runs in [0, 1, 7, 50, 1000] {
+            for max_values in [0, 1, 100, values] {
+                let prefix = fitting_prefix(&data, 2, max_runs, max_values);
+                assert!(prefix <= max_values);
+                assert!(count_runs(&data[..prefix * 2], 2) <= max_runs);
+                if prefix < max_values {
+                    assert!(count_runs(&data[..(prefix + 1) * 2], 2) > max_runs);
+                }
+            }
+        }
+    }
 
     #[test]
     fn long_runs_are_split_at_255() {

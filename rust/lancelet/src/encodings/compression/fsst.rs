@@ -584,6 +584,9 @@ fn word_at(data: &[u8], at: usize) -> u64 {
     }
 }
 
+/// Bytes of the scratch buffer `compress_strings` compresses into.
+const SCRATCH_BYTES: usize = 64 * 1024;
+
 /// The bucket of a word's first three bytes.
 #[inline]
 fn hash3(word: u64) -> usize {
@@ -752,8 +755,12 @@ impl Encoder {
         if last > data.len() || first > last {
             return Err(Error::internal("string offsets outside their data"));
         }
-        // Every byte becomes at most two codes (an escape and the byte).
-        let mut codes = vec![0u8; 2 * (last - first) + 8];
+        // Strings are compressed into a small zeroed scratch buffer with room for two codes
+        // per byte (an escape and the byte), which is appended to the codes whenever the next
+        // string might not fit: zero-filling twice the page's text up front cost more than
+        // this copy of the codes (about a third of the text).
+        let mut codes = Vec::with_capacity((last - first) / 2 + 64);
+        let mut scratch = vec![0u8; SCRATCH_BYTES];
         let mut written = 0usize;
         let mut new_offsets = Vec::with_capacity(offsets.len());
         new_offsets.push(0u64);
@@ -762,10 +769,18 @@ impl Encoder {
             if start > end || end > last {
                 return Err(Error::internal("string offsets are not ascending"));
             }
-            written = self.compress_range(data, start, end, &mut codes, written);
-            new_offsets.push(written as u64);
+            let room = 2 * (end - start) + 8;
+            if written + room > scratch.len() {
+                codes.extend_from_slice(&scratch[..written]);
+                written = 0;
+                if room > scratch.len() {
+                    scratch.resize(room, 0);
+                }
+            }
+            written = self.compress_range(data, start, end, &mut scratch, written);
+            new_offsets.push((codes.len() + written) as u64);
         }
-        codes.truncate(written);
+        codes.extend_from_slice(&scratch[..written]);
         Ok((codes, new_offsets))
     }
 

@@ -1150,8 +1150,8 @@ fn auto_fixed_dictionary(
         return None;
     }
     // Integers in a narrow range (dates, prices in cents, codes) are numbered through a table
-    // indexed by value; the others through a hash map, keyed by integers where they fit
-    // (comparing those is much cheaper than comparing slices).
+    // indexed by value; the others through an open-addressing table keyed by integers where
+    // they fit (comparing those is much cheaper than comparing slices), else a hash map.
     let (indices, items) = match index_small_range(data, width, limit) {
         Some(result) => result?,
         None => match width {
@@ -1160,22 +1160,14 @@ fn auto_fixed_dictionary(
                 width,
                 limit,
                 FirstSeen::with_capacity(1024),
-                |value| {
-                    let mut word = [0u8; 8];
-                    word[..value.len()].copy_from_slice(value);
-                    u64::from_le_bytes(word)
-                },
+                |value| u64::from_le_bytes(padded(value)),
             )?,
             16 => index_distinct(
                 data,
                 width,
                 limit,
                 FirstSeen::with_capacity(1024),
-                |value| {
-                    let mut word = [0u8; 16];
-                    word.copy_from_slice(value);
-                    u128::from_le_bytes(word)
-                },
+                |value| u128::from_le_bytes(padded(value)),
             )?,
             _ => index_distinct(data, width, limit, fast_map(1024), |value| value)?,
         },
@@ -1186,6 +1178,14 @@ fn auto_fixed_dictionary(
         bits_per_value,
     };
     Some((indices, block))
+}
+
+/// The first `N` bytes of `value`, zero-padded.
+fn padded<const N: usize>(value: &[u8]) -> [u8; N] {
+    let mut word = [0u8; N];
+    let n = value.len().min(N);
+    word[..n].copy_from_slice(&value[..n]);
+    word
 }
 
 /// The number of distinct `width`-byte values when they never descend (compared as unsigned

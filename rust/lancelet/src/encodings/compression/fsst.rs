@@ -17,7 +17,6 @@
 use bytes::Bytes;
 
 use crate::encodings::compression::block::DataBlock;
-use crate::encodings::compression::fastlanes::into_le_bytes;
 use crate::encodings::numbering::{FirstSeen, KeyNumbering};
 use crate::error::{Error, Result};
 
@@ -222,67 +221,111 @@ impl BlockDecoder {
         else {
             return Err(Error::corrupt("FSST values are not variable-width"));
         };
-        let width = (offset_bits / 8) as usize;
-        let count = num_values + 1;
-        let stored: Vec<usize> = match width {
-            4 => offsets
-                .chunks_exact(4)
-                .take(count)
-                .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]) as usize)
-                .collect(),
-            8 => offsets
-                .chunks_exact(8)
-                .take(count)
-                .map(|w| {
-                    let mut word = [0u8; 8];
-                    word.copy_from_slice(w);
-                    usize::try_from(u64::from_le_bytes(word)).unwrap_or(usize::MAX)
-                })
-                .collect(),
+        let count = num_values
+            .checked_add(1)
+            .ok_or_else(|| Error::corrupt("FSST block has too many values"))?;
+        let (offsets, out) = match offset_bits {
+            32 => self.decode_offsets(&offsets, count, data.as_ref(), |w: [u8; 4]| {
+                u32::from_le_bytes(w) as usize
+            })?,
+            64 => self.decode_offsets(&offsets, count, data.as_ref(), |w: [u8; 8]| {
+                usize::try_from(u64::from_le_bytes(w)).unwrap_or(usize::MAX)
+            })?,
             _ => {
                 return Err(Error::corrupt(format!(
                     "FSST offsets of {offset_bits} bits"
                 )));
             }
         };
-        if stored.len() != count || stored.windows(2).any(|w| w[0] > w[1]) {
-            return Err(Error::corrupt("FSST offsets are short or descend"));
-        }
-        // (A selection's offsets may point into a larger buffer: only the span is decoded.)
-        let first = stored.first().copied().unwrap_or(0);
-        let last = stored.last().copied().unwrap_or(0);
-        let codes = data
-            .get(first..last)
-            .ok_or_else(|| Error::corrupt("FSST offsets point outside their data"))?;
-        let (out, starts) = self.decode_all(codes)?;
-        // A string that starts inside an escape (or past the codes) reads as `INSIDE_ESCAPE`.
-        let mut inside_escape = false;
-        let mut start_of = |at: usize| {
-            let start = starts.get(at - first).copied().unwrap_or(INSIDE_ESCAPE);
-            inside_escape |= start == INSIDE_ESCAPE;
-            start
-        };
-        let offsets = if width == 4 {
-            into_le_bytes(stored.iter().map(|&at| start_of(at)).collect::<Vec<u32>>())
-        } else {
-            into_le_bytes(
-                stored
-                    .iter()
-                    .map(|&at| u64::from(start_of(at)))
-                    .collect::<Vec<u64>>(),
-            )
-        };
-        if inside_escape {
-            return Err(Error::corrupt(
-                "an FSST string starts or ends inside an escape",
-            ));
-        }
         Ok(DataBlock::Variable {
             offsets,
             offset_bits,
             data: Bytes::from(out),
             num_values,
         })
+    }
+
+    /// Decodes the codes between the first and the last of `count` offsets (`W`-byte words,
+    /// read by `read`) and returns the decoded strings' offsets (as the same words) and bytes.
+    /// The offsets must ascend; a selection's offsets may point into a larger buffer, so only
+    /// their span is decoded.
+    fn decode_offsets<const W: usize>(
+        &self,
+        offsets: &[u8],
+        count: usize,
+        data: &[u8],
+        read: impl Fn([u8; W]) -> usize,
+    ) -> Result<(Bytes, Vec<u8>)> {
+        let words = offsets
+            .get(..count.saturating_mul(W))
+            .ok_or_else(|| Error::corrupt("FSST offsets are short"))?
+            .as_chunks::<W>()
+            .0;
+        let first = words.first().map_or(0, |&w| read(w));
+        let last = words.last().map_or(0, |&w| read(w));
+        let codes = data
+            .get(first..last)
+            .ok_or_else(|| Error::corrupt("FSST offsets point outside their data"))?;
+        let (out, starts) = self.decode_all(codes)?;
+        // Each offset becomes the start of its code's output; a string that starts inside an
+        // escape reads as `INSIDE_ESCAPE`. Ascending offsets between `first` and `last` all
+        // find a start.
+        let mut previous = first;
+        let mut descends = false;
+        let mut inside_escape = false;
+        let mut decoded = Vec::with_capacity(count * W);
+        for &word in words {
+            let at = read(word);
+            descends |= at < previous;
+            previous = at;
+            let start = starts
+                .get(at.wrapping_sub(first))
+                .copied()
+                .unwrap_or(INSIDE_ESCAPE);
+            inside_escape |= start == INSIDE_ESCAPE;
+            let mut bytes = [0u8; W];
+            let le = u64::from(start).to_le_bytes();
+            let n = W.min(8);
+            bytes[..n].copy_from_slice(&le[..n]);
+            decoded.extend_from_slice(&bytes);
+        }
+        if descends {
+            return Err(Error::corrupt("FSST offsets descend"));
+        }
+        if inside_escape {
+            return Err(Error::corrupt(
+                "an FSST string starts or ends inside an escape",
+            ));
+        }
+        Ok((Bytes::from(decoded), out))
+    }
+
+    /// Decodes eight codes without escapes (`word`, the first in its low byte) into
+    /// `window`, the output from `*len` on, noting each code's start (`base` is `*len`) and
+    /// advancing `*len`. Returns whether a code is not in the table.
+    #[inline(always)]
+    fn decode_eight(
+        &self,
+        word: u64,
+        base: u32,
+        starts: &mut [u32; 8],
+        window: &mut [u8; 72],
+        len: &mut usize,
+    ) -> bool {
+        // Symbols are 1 to 8 bytes long (unknown codes count as 1 here and are reported):
+        // eight of them end within the window's first 64 bytes, so no write leaves it.
+        let mut written = 0usize;
+        let mut unknown = false;
+        for (k, start) in starts.iter_mut().enumerate() {
+            let code = usize::from((word >> (8 * k)) as u8);
+            *start = base + written as u32;
+            let length = self.lengths[code];
+            unknown |= length == 0;
+            window[written..written + 8].copy_from_slice(&self.words[code]);
+            written += usize::from(length.wrapping_sub(1) & 7) + 1;
+        }
+        *len += written;
+        unknown
     }
 
     /// Decodes a run of codes: the decoded bytes, and for each code (and the end) the number
@@ -308,24 +351,14 @@ impl BlockDecoder {
                 out.resize((out.len() * 2).max(len + 72), 0);
             }
             // Eight codes at a time while they hold no escape.
-            if let (Some(eight), Some(group_starts)) =
-                (codes.get(at..at + 8), starts.get_mut(at..at + 8))
-            {
-                let mut word = [0u8; 8];
-                word.copy_from_slice(eight);
-                let word = u64::from_le_bytes(word);
+            if let (Some(eight), Some(group_starts), Some(window)) = (
+                codes.get(at..).and_then(<[u8]>::first_chunk::<8>),
+                starts.get_mut(at..).and_then(<[u32]>::first_chunk_mut::<8>),
+                out.get_mut(len..).and_then(<[u8]>::first_chunk_mut::<72>),
+            ) {
+                let word = u64::from_le_bytes(*eight);
                 if !has_escape(word) {
-                    let buffer = out.as_mut_slice();
-                    for (k, start) in group_starts.iter_mut().enumerate() {
-                        let code = usize::from((word >> (8 * k)) as u8);
-                        *start = len as u32;
-                        if let Some(slot) = buffer.get_mut(len..len + 8) {
-                            slot.copy_from_slice(&self.words[code]);
-                        }
-                        let length = usize::from(self.lengths[code]);
-                        len += length;
-                        unknown |= length == 0;
-                    }
+                    unknown |= self.decode_eight(word, len as u32, group_starts, window, &mut len);
                     at += 8;
                     continue;
                 }
@@ -856,6 +889,58 @@ mod tests {
         assert_eq!(out, b"user-0@example.com!");
         assert!(parsed.decompress_into(&[9], &mut out).is_err());
         assert!(parsed.decompress_into(&[ESCAPE], &mut out).is_err());
+    }
+
+    #[test]
+    fn blocks_decode_and_bad_blocks_are_corrupt() {
+        let table = SymbolTable {
+            compressed: true,
+            symbols: vec![b"ab".to_vec(), b"cdefghij".to_vec(), b"k".to_vec()],
+            terminator: 0,
+            suffix_lim: 0,
+        }
+        .serialize();
+        let block = |codes: &[u8], offsets: &[u32]| DataBlock::Variable {
+            offsets: Bytes::from(
+                offsets
+                    .iter()
+                    .flat_map(|o| o.to_le_bytes())
+                    .collect::<Vec<_>>(),
+            ),
+            offset_bits: 32,
+            data: Bytes::copy_from_slice(codes),
+            num_values: offsets.len() - 1,
+        };
+        let decode =
+            |codes: &[u8], offsets: &[u32]| decompress_with_table(&table, block(codes, offsets));
+        // Ten codes (eight at once, then one at a time), an escape, three strings.
+        let codes = [0, 1, 2, 0, 0, 1, 2, 2, 0, 1, ESCAPE, b'!', 2];
+        let DataBlock::Variable { offsets, data, .. } = decode(&codes, &[0, 3, 9, 13]).unwrap()
+        else {
+            panic!("not variable");
+        };
+        assert_eq!(data.as_ref(), b"abcdefghijkababcdefghijkkabcdefghij!k");
+        let starts: Vec<u32> = offsets
+            .chunks_exact(4)
+            .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
+            .collect();
+        assert_eq!(starts, [0, 11, 27, 37]);
+        for (codes, offsets, what) in [
+            (&codes[..], &[0u32, 9, 3, 13][..], "descend"),
+            (&codes[..], &[0, 11, 13][..], "inside an escape"),
+            (&codes[..], &[0, 14][..], "outside"),
+            (
+                &[0, 1, 2, 0, 7, 1, 2, 2, 0][..],
+                &[0, 9][..],
+                "beyond the table",
+            ),
+            (&[0, 1, 7][..], &[0, 3][..], "beyond the table"),
+            (&[0, ESCAPE][..], &[0, 2][..], "end with an escape"),
+        ] {
+            let error = decode(codes, offsets).unwrap_err();
+            assert!(matches!(error, Error::Corrupt { .. }), "{error:?}");
+            assert!(error.to_string().contains(what), "{what}: {error}");
+        }
     }
 
     #[test]

@@ -94,19 +94,19 @@ where
         .map(|index| items.value(index).as_ref())
         .collect();
     let lengths: Vec<usize> = items.iter().map(|item| item.len()).collect();
+    if let Some(array) = gather_same_length::<T>(&items, indices)? {
+        return Ok(array);
+    }
     // Offsets are summed as `usize` and narrowed without a check per value: the sum only
-    // grows, so the last one fitting the offset type means they all do.
+    // grows, so the last one fitting the offset type means they all do. (Every index was
+    // checked to be below the item count: the lookups cannot miss.)
     let mut offsets = Vec::with_capacity(indices.len() + 1);
     let mut total = 0usize;
     offsets.push(T::Offset::usize_as(0));
-    for &index in indices {
-        let length = lengths
-            .get(index as usize)
-            .copied()
-            .ok_or_else(|| Error::corrupt("dictionary index is out of range"))?;
-        total += length;
-        offsets.push(T::Offset::usize_as(total));
-    }
+    offsets.extend(indices.iter().map(|&index| {
+        total += lengths.get(index as usize).copied().unwrap_or(0);
+        T::Offset::usize_as(total)
+    }));
     offset_of::<T>(total)?;
     let longest = lengths.iter().copied().max().unwrap_or(0);
     let data = if longest > 32 {
@@ -126,6 +126,53 @@ where
         gather_words::<32>(&items, indices, total)?
     };
     byte_array::<T>(offsets, data)
+}
+
+/// [`gather`] when every item has the same length (flags, codes): the offsets are multiples of
+/// that length and each value is a copy of that many bytes. `None` when the lengths differ.
+fn gather_same_length<T: ByteArrayType>(
+    items: &[&[u8]],
+    indices: &[u32],
+) -> Result<Option<ArrayRef>>
+where
+    T::Offset: OffsetSizeTrait,
+{
+    let Some(length) = items.first().map(|item| item.len()) else {
+        return Ok(None);
+    };
+    if length == 0 || items.iter().any(|item| item.len() != length) {
+        return Ok(None);
+    }
+    let total = indices
+        .len()
+        .checked_mul(length)
+        .ok_or_else(|| Error::not_supported("dictionary values too large for their offsets"))?;
+    offset_of::<T>(total)?;
+    let offsets: Vec<T::Offset> = (0..=indices.len())
+        .map(|row| T::Offset::usize_as(row * length))
+        .collect();
+    let mut data = vec![0u8; total];
+    if length == 1 {
+        // One byte per value, looked up in a table of all 256 possible indices' bytes
+        // (every index was checked to be below the item count).
+        let mut bytes = [0u8; 256];
+        for (slot, item) in bytes.iter_mut().zip(items) {
+            *slot = item.first().copied().unwrap_or(0);
+        }
+        if items.len() <= 256 {
+            for (out, &index) in data.iter_mut().zip(indices) {
+                *out = bytes[(index & 0xff) as usize];
+            }
+            return byte_array::<T>(offsets, data).map(Some);
+        }
+    }
+    for (out, &index) in data.chunks_exact_mut(length).zip(indices) {
+        let item = items
+            .get(index as usize)
+            .ok_or_else(|| Error::corrupt("dictionary index is out of range"))?;
+        out.copy_from_slice(item);
+    }
+    byte_array::<T>(offsets, data).map(Some)
 }
 
 /// `at` as an offset of `T` (`NotSupported` when it does not fit).
@@ -234,6 +281,13 @@ mod tests {
             let actual = dictionary_values(&data_type, &dictionary, &indices).unwrap();
             assert_eq!(actual.as_ref(), expected.as_ref(), "{data_type}");
         }
+    }
+
+    #[test]
+    fn items_of_one_length_are_gathered() {
+        check(&["A", "N", "R"], &[0, 2, 1, 1, 0, 2, 2]);
+        check(&["AIR", "SEA", "RAI"], &[2, 2, 0, 1, 0, 1]);
+        check(&["é", "ü"], &[1, 0, 0, 1]);
     }
 
     #[test]

@@ -93,10 +93,10 @@ where
     let items: Vec<&[u8]> = (0..items.len())
         .map(|index| items.value(index).as_ref())
         .collect();
-    let lengths: Vec<usize> = items.iter().map(|item| item.len()).collect();
     if let Some(array) = gather_same_length::<T>(&items, indices)? {
         return Ok(array);
     }
+    let lengths: Vec<usize> = items.iter().map(|item| item.len()).collect();
     // Offsets are summed as `usize` and narrowed without a check per value: the sum only
     // grows, so the last one fitting the offset type means they all do. (Every index was
     // checked to be below the item count: the lookups cannot miss.)

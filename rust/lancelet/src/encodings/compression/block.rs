@@ -1,8 +1,13 @@
 //! [`DataBlock`]: values as the compressive encodings produce them, before they become Arrow
 //! arrays of the field's type.
 
-use arrow_array::{ArrayRef, UInt32Array, make_array};
-use arrow_buffer::{ArrowNativeType, BooleanBuffer, Buffer, NullBuffer, ScalarBuffer};
+use arrow_array::{
+    Array, ArrayRef, GenericBinaryArray, GenericStringArray, OffsetSizeTrait, UInt32Array,
+    make_array,
+};
+use arrow_buffer::{
+    ArrowNativeType, BooleanBuffer, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer,
+};
 use arrow_data::{ArrayData, ArrayDataBuilder};
 use arrow_schema::DataType;
 use bytes::Bytes;
@@ -450,11 +455,78 @@ fn variable_data(
     } else {
         offsets_as::<i32>(words, width)?
     };
-    Ok(ArrayDataBuilder::new(data_type.clone())
-        .len(num_values)
-        .add_buffer(offsets_buffer)
-        .add_buffer(Buffer::from(data))
-        .build()?)
+    let data = Buffer::from(data);
+    if large {
+        variable_array::<i64>(offsets_buffer, data, num_values, data_type)
+    } else {
+        variable_array::<i32>(offsets_buffer, data, num_values, data_type)
+    }
+}
+
+/// Offsets (`num_values + 1` words of `O`) and bytes as an Arrow array of `data_type`: the
+/// offsets are checked in one vectorized pass (not Arrow's per-value one), and text by
+/// Arrow's check of the bytes as a whole and of each offset as a character boundary.
+fn variable_array<O: OffsetSizeTrait>(
+    offsets: Buffer,
+    data: Buffer,
+    num_values: usize,
+    data_type: &DataType,
+) -> Result<ArrayData> {
+    let width = std::mem::size_of::<O>();
+    // Checked here so that building the typed buffer below cannot fail.
+    if Some(offsets.len()) != num_values.checked_add(1).and_then(|n| n.checked_mul(width))
+        || !(offsets.as_ptr() as usize).is_multiple_of(width)
+    {
+        return Err(Error::internal("offsets of the wrong size or alignment"));
+    }
+    let offsets = ScalarBuffer::<O>::new(offsets, 0, num_values + 1);
+    let first = offsets.first().copied().unwrap_or(O::zero());
+    let last = offsets.last().copied().unwrap_or(O::zero());
+    // A fold over pairs compiles to a vectorized loop.
+    let descends = offsets
+        .iter()
+        .zip(offsets.iter().skip(1))
+        .fold(false, |descends, (start, end)| descends | (end < start));
+    if first < O::zero() || descends || last.as_usize() > data.len() {
+        return Err(Error::corrupt(
+            "variable-width offsets descend or point outside their data",
+        ));
+    }
+    // Cannot panic: the offsets were checked to start at 0 or more and never descend.
+    let offsets = OffsetBuffer::new(offsets);
+    let array = match data_type {
+        DataType::Utf8 | DataType::LargeUtf8 => text_array(offsets, data, None)?.into_data(),
+        _ => GenericBinaryArray::<O>::try_new(offsets, data, None)?.into_data(),
+    };
+    Ok(array)
+}
+
+/// Text from valid `offsets` into `values`, checked to be UTF-8 (Arrow checks the bytes as a
+/// whole and each offset as a character boundary): bytes outside the offsets' span are left
+/// out first, so that only the values' own bytes must be UTF-8.
+pub fn text_array<O: OffsetSizeTrait>(
+    offsets: OffsetBuffer<O>,
+    values: Buffer,
+    nulls: Option<NullBuffer>,
+) -> Result<GenericStringArray<O>> {
+    let first = offsets.first().map_or(0, |o| o.as_usize());
+    let last = offsets.last().map_or(0, |o| o.as_usize());
+    if first > last || last > values.len() {
+        return Err(Error::corrupt("text offsets point outside their data"));
+    }
+    let (offsets, values) = if first == 0 {
+        (offsets, values.slice_with_length(0, last))
+    } else {
+        let base = O::usize_as(first);
+        let rebased: ScalarBuffer<O> = offsets.iter().map(|&o| o - base).collect();
+        // Cannot panic: the offsets were valid, so they still start at 0 and never descend.
+        (
+            OffsetBuffer::new(rebased),
+            values.slice_with_length(first, last - first),
+        )
+    };
+    GenericStringArray::<O>::try_new(offsets, values, nulls)
+        .map_err(|e| Error::corrupt(format!("text values are not valid UTF-8: {e}")))
 }
 
 /// Joins variable-width blocks whose offsets are words of `W`.
@@ -698,6 +770,30 @@ mod tests {
         }
         let descending = text(&[0, 3, 1], b"abc", 0).into_array(&DataType::Binary);
         assert!(descending.is_err());
+    }
+
+    #[test]
+    fn text_is_checked_only_within_its_offsets() {
+        let offsets = |o: &[i32]| OffsetBuffer::new(ScalarBuffer::from(o.to_vec()));
+        // Bytes before the first and after the last offset need not be UTF-8.
+        let values = Buffer::from(b"\xffab\xc3\xa9c\xfe".to_vec());
+        let strings = text_array(offsets(&[1, 3, 6]), values.clone(), None).unwrap();
+        assert_eq!(
+            strings.iter().flatten().collect::<Vec<_>>(),
+            ["ab", "\u{e9}c"]
+        );
+        // Within them they must be, and no offset may split a character.
+        let bad = text_array(offsets(&[0, 3]), values.clone(), None);
+        assert!(matches!(bad, Err(Error::Corrupt { .. })), "{bad:?}");
+        let split = text_array(offsets(&[1, 4, 6]), values.clone(), None);
+        assert!(matches!(split, Err(Error::Corrupt { .. })), "{split:?}");
+        let outside = text_array(offsets(&[1, 8]), values, None);
+        assert!(matches!(outside, Err(Error::Corrupt { .. })), "{outside:?}");
+        // Through a block: offsets that descend anywhere, or start below zero, are corrupt.
+        for offsets in [[0, 2, 1, 3], [0, 1, 3, 2], [-1i32 as u32, 0, 1, 2]] {
+            let result = text(&offsets, b"abc", 0).into_array(&DataType::Binary);
+            assert!(matches!(result, Err(Error::Corrupt { .. })), "{offsets:?}");
+        }
     }
 
     #[test]

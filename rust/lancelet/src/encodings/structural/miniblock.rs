@@ -17,11 +17,12 @@
 use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 
-use arrow_array::{ArrayRef, UInt32Array};
+use arrow_array::{Array, ArrayRef, GenericBinaryArray, OffsetSizeTrait, UInt32Array};
 use arrow_schema::DataType;
 use bytes::Bytes;
 
 use crate::encodings::compression::DataBlock;
+use crate::encodings::compression::block::text_array;
 use crate::encodings::compression::decode;
 use crate::encodings::compression::joiner::BlockJoiner;
 use crate::encodings::structural::dictionary::dictionary_values;
@@ -750,13 +751,23 @@ fn unchecked_type(text_type: &DataType) -> DataType {
     }
 }
 
-/// Binary values as `text_type`, after checking that they are UTF-8.
+/// Binary values as `text_type`, after checking that they are UTF-8 (the bytes as a whole,
+/// and each offset as a character boundary: the offsets themselves are valid already).
 fn checked_text(values: &ArrayRef, text_type: &DataType) -> Result<ArrayRef> {
-    let data = values
-        .to_data()
-        .into_builder()
-        .data_type(text_type.clone())
-        .build()
-        .map_err(|e| Error::corrupt(format!("text values are not valid UTF-8: {e}")))?;
-    Ok(arrow_array::make_array(data))
+    fn text<O: OffsetSizeTrait>(values: &ArrayRef) -> Result<ArrayRef> {
+        let binary = values
+            .as_any()
+            .downcast_ref::<GenericBinaryArray<O>>()
+            .ok_or_else(|| Error::internal("text values were not decoded as binary"))?;
+        let text = text_array(
+            binary.offsets().clone(),
+            binary.values().clone(),
+            binary.nulls().cloned(),
+        )?;
+        Ok(Arc::new(text))
+    }
+    match text_type {
+        DataType::LargeUtf8 => text::<i64>(values),
+        _ => text::<i32>(values),
+    }
 }

@@ -152,19 +152,17 @@ where
         .map(|row| T::Offset::usize_as(row * length))
         .collect();
     let mut data = vec![0u8; total];
-    if length == 1 {
+    if length == 1 && items.len() <= 256 {
         // One byte per value, looked up in a table of all 256 possible indices' bytes
         // (every index was checked to be below the item count).
         let mut bytes = [0u8; 256];
         for (slot, item) in bytes.iter_mut().zip(items) {
             *slot = item.first().copied().unwrap_or(0);
         }
-        if items.len() <= 256 {
-            for (out, &index) in data.iter_mut().zip(indices) {
-                *out = bytes[(index & 0xff) as usize];
-            }
-            return byte_array::<T>(offsets, data).map(Some);
+        for (out, &index) in data.iter_mut().zip(indices) {
+            *out = bytes[(index & 0xff) as usize];
         }
+        return byte_array::<T>(offsets, data).map(Some);
     }
     for (out, &index) in data.chunks_exact_mut(length).zip(indices) {
         let item = items

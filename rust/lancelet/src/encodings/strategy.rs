@@ -217,7 +217,15 @@ pub fn encode_page(
     {
         // Few distinct fixed-width values (prices, codes, enum-like numbers): a dictionary
         // of them and bit-packed indices, when that saves at least 10%.
-        if let Some((indices, items)) = auto_fixed_dictionary(data, *bits_per_value, *num_values) {
+        // The plain size bounds which dictionaries could win, unless the plain values are
+        // run-length encoded (runs that bit-packed indices would not have).
+        let packed_size = match chunked.encoding.compression {
+            Some(C::InlineBitpacking(_)) | Some(C::Flat(_)) => Some(chunked.size()),
+            _ => None,
+        };
+        if let Some((indices, items)) =
+            auto_fixed_dictionary(data, *bits_per_value, *num_values, packed_size)
+        {
             let dictionary = encode_dictionary(&items, ctx.version)?;
             let indices = u32_index_values(&indices, ctx.version, hints)?;
             let plain = chunked.size();
@@ -1133,17 +1141,29 @@ const DICTIONARY_PROBE: usize = 4096;
 
 /// Dictionary-encodes fixed-width values of 32 bits or more when at most a quarter of them
 /// are distinct: `(indices, dictionary items)` in first-seen order. The caller compares the
-/// sizes.
+/// sizes. `packed_size` (the values' bit-packed or flat size, when known) lowers the limit on
+/// items to where bit-packed indices alone could not be 10% smaller than it (from 256 items
+/// on: fewer are also tried as bytes under zstd), so that keys using as many distinct values
+/// as their bits allow, such as TPC-H `l_suppkey`, stop the numbering after a few thousand.
 fn auto_fixed_dictionary(
     data: &[u8],
     bits_per_value: u64,
     num_values: usize,
+    packed_size: Option<usize>,
 ) -> Option<(Vec<u32>, DataBlock)> {
     if num_values < 100 || !matches!(bits_per_value, 32 | 64 | 128 | 256) {
         return None;
     }
     let width = (bits_per_value / 8) as usize;
-    let limit = (num_values / 4).min(MAX_FIXED_DICTIONARY_ITEMS);
+    let mut limit = (num_values / 4).min(MAX_FIXED_DICTIONARY_ITEMS);
+    if let Some(plain) = packed_size {
+        // Indices of `b` bits take `n·b/8` bytes, 90% of the plain size from
+        // `b = 7.2·plain/n` on; `d` items need `b` bits once `d > 2^(b-1)`.
+        let futile_bits = (72 * plain).div_ceil(10 * num_values);
+        if futile_bits <= 32 {
+            limit = limit.min((1usize << futile_bits.saturating_sub(1)).max(255));
+        }
+    }
     let data = data.get(..num_values * width)?;
     // Sorted keys: as many distinct values as runs, known without numbering them.
     if distinct_if_ascending(data, width).is_some_and(|distinct| distinct > limit) {

@@ -48,12 +48,97 @@ pub fn dictionary_values(
         DataType::LargeBinary if plain(dictionary, indices) => {
             gather::<GenericBinaryType<i64>>(dictionary, indices.values())
         }
+        _ if plain(dictionary, indices) => match gather_fixed(leaf_type, dictionary, indices)? {
+            Some(array) => Ok(array),
+            None => Ok(arrow_select::take::take(
+                dictionary.as_ref(),
+                indices,
+                None,
+            )?),
+        },
         _ => Ok(arrow_select::take::take(
             dictionary.as_ref(),
             indices,
             None,
         )?),
     }
+}
+
+/// Looks up primitive items (numbers, dates, decimals; at most 4096 of them) through a table
+/// of a power-of-two size indexed by a mask, so that a value is one load and one store with
+/// no bounds check (every index was checked to be below the item count). `None` for other
+/// types and larger dictionaries, which Arrow's `take` looks up.
+fn gather_fixed(
+    leaf_type: &DataType,
+    dictionary: &ArrayRef,
+    indices: &UInt32Array,
+) -> Result<Option<ArrayRef>> {
+    let items = dictionary.to_data();
+    let (Some(width), [buffer]) = (leaf_type.primitive_width(), items.buffers()) else {
+        return Ok(None);
+    };
+    if items.data_type() != leaf_type || items.len() > 4096 {
+        return Ok(None);
+    }
+    let Some(bytes) = buffer
+        .as_slice()
+        .get(items.offset() * width..(items.offset() + items.len()) * width)
+    else {
+        return Ok(None);
+    };
+    let indices = indices.values();
+    let values = match width {
+        1 => Buffer::from_vec(gather_table::<1, u8>(bytes, indices, u8::from_ne_bytes)),
+        2 => Buffer::from_vec(gather_table::<2, u16>(bytes, indices, u16::from_ne_bytes)),
+        4 => Buffer::from_vec(gather_table::<4, u32>(bytes, indices, u32::from_ne_bytes)),
+        8 => Buffer::from_vec(gather_table::<8, u64>(bytes, indices, u64::from_ne_bytes)),
+        16 => Buffer::from_vec(gather_table::<16, u128>(
+            bytes,
+            indices,
+            u128::from_ne_bytes,
+        )),
+        _ => return Ok(None),
+    };
+    let data = arrow_data::ArrayData::try_new(
+        leaf_type.clone(),
+        indices.len(),
+        None,
+        0,
+        vec![values],
+        vec![],
+    )?;
+    Ok(Some(arrow_array::make_array(data)))
+}
+
+/// The `W`-byte items of `bytes` (at most 4096) at `indices`, as native words `T` (read by
+/// `word`, in the bytes' own order). Items of 256 or fewer go in a table of 256, others in
+/// one of 4096.
+fn gather_table<const W: usize, T: Copy + Default>(
+    bytes: &[u8],
+    indices: &[u32],
+    word: impl Fn([u8; W]) -> T,
+) -> Vec<T> {
+    let items = bytes.as_chunks::<W>().0;
+    if items.len() <= 256 {
+        gather_masked::<256, T>(items.iter().map(|&item| word(item)), indices)
+    } else {
+        gather_masked::<4096, T>(items.iter().map(|&item| word(item)), indices)
+    }
+}
+
+/// `items` (at most `N`, a power of two) at `indices`, each index masked to the table.
+fn gather_masked<const N: usize, T: Copy + Default>(
+    items: impl Iterator<Item = T>,
+    indices: &[u32],
+) -> Vec<T> {
+    let mut table = [T::default(); N];
+    for (slot, item) in table.iter_mut().zip(items) {
+        *slot = item;
+    }
+    indices
+        .iter()
+        .map(|&index| table[index as usize % N])
+        .collect()
 }
 
 /// Whether neither the indices nor the items have nulls (the case [`gather`] handles).
@@ -325,6 +410,49 @@ mod tests {
                 .collect::<Vec<_>>(),
             ["MAIL", "AIR", "MAIL"]
         );
+    }
+
+    /// Checks the lookup of primitive items against arrow's `take` (a dictionary of `count`
+    /// items, sliced by one so that its values start at an offset).
+    fn check_fixed(count: usize) {
+        use arrow_array::{Date32Array, Decimal128Array, Float64Array, Int8Array, Int16Array};
+        let indices = UInt32Array::from_iter_values(
+            (0..3 * count as u32).map(|i| i.wrapping_mul(2_654_435_761) % count as u32),
+        );
+        let slice = |array: ArrayRef| array.slice(1, count);
+        let dictionaries: [ArrayRef; 5] = [
+            slice(Arc::new(Int8Array::from_iter_values(
+                (0..=count).map(|i| i as i8),
+            ))),
+            slice(Arc::new(Int16Array::from_iter_values(
+                (0..=count).map(|i| (i as i16).wrapping_mul(3)),
+            ))),
+            slice(Arc::new(Date32Array::from_iter_values(
+                (0..=count).map(|i| 8000 + i as i32),
+            ))),
+            slice(Arc::new(Float64Array::from_iter_values(
+                (0..=count).map(|i| i as f64 / 4.0),
+            ))),
+            slice(Arc::new(
+                Decimal128Array::from_iter_values((0..=count).map(|i| i as i128 * -10_001))
+                    .with_precision_and_scale(15, 2)
+                    .unwrap(),
+            )),
+        ];
+        for dictionary in dictionaries {
+            let data_type = dictionary.data_type().clone();
+            let expected = arrow_select::take::take(dictionary.as_ref(), &indices, None).unwrap();
+            let actual = dictionary_values(&data_type, &dictionary, &indices).unwrap();
+            assert_eq!(actual.as_ref(), expected.as_ref(), "{data_type} x {count}");
+        }
+    }
+
+    #[test]
+    fn primitive_items_are_gathered_through_tables() {
+        // A table of 256, one of 4096, and (past 4096 items) Arrow's take.
+        for count in [1, 7, 256, 257, 2526, 4096, 4097] {
+            check_fixed(count);
+        }
     }
 
     #[test]

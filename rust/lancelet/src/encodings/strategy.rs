@@ -1398,6 +1398,32 @@ fn index_strings<'a, K>(
     Some((indices, items))
 }
 
+/// [`index_strings`] for values of at most one byte (flags such as `Y`/`N`): numbered through
+/// a table of the 256 bytes and the empty value instead of hashing.
+fn index_single_bytes<'a>(
+    data: &'a [u8],
+    offsets: &[u64],
+    limit: usize,
+) -> Option<(Vec<u32>, Vec<&'a [u8]>)> {
+    // Slot 256 is the empty value's; a slot holds its value's index + 1 once seen.
+    let mut slots = [0u32; 257];
+    let mut items: Vec<&[u8]> = Vec::new();
+    let mut indices = Vec::with_capacity(offsets.len().saturating_sub(1));
+    for window in offsets.windows(2) {
+        let value = data.get(window[0] as usize..window[1] as usize)?;
+        let slot = &mut slots[value.first().map_or(256, |&byte| usize::from(byte))];
+        if *slot == 0 {
+            if items.len() == limit {
+                return None;
+            }
+            items.push(value);
+            *slot = items.len() as u32;
+        }
+        indices.push(*slot - 1);
+    }
+    Some((indices, items))
+}
+
 /// A string of at most [`SHORT_KEY_BYTES`] bytes (`value`, at `at` in `data`) as three words:
 /// its bytes, zero-padded, with its length in the last byte. Comparing and hashing these is
 /// much cheaper than comparing slices. Where 24 bytes from `at` are in `data`, the words are
@@ -1448,7 +1474,9 @@ fn auto_dictionary(data: &[u8], offsets: &[u64], longest: usize) -> Option<(Vec<
         return None;
     }
     let limit = (n / 2).min(MAX_DICTIONARY_ITEMS);
-    let (indices, items) = if longest < 8 {
+    let (indices, items) = if longest <= 1 {
+        index_single_bytes(data, offsets, limit)?
+    } else if longest < 8 {
         let numbering = FirstSeen::with_capacity(256);
         index_strings(data, offsets, limit, numbering, |value, at| {
             tiny_key(data, value, at)
@@ -1575,6 +1603,23 @@ mod tests {
         let kinds: [&[u8]; 6] = [b"", b"A", b"A\0", b"A\0\0", b"REG AIR", b"N"];
         let values: Vec<&[u8]> = (0..600).map(|i| kinds[(i * 5) % kinds.len()]).collect();
         assert_eq!(round_trip(&values), kinds.len());
+    }
+
+    #[test]
+    fn single_bytes_and_the_empty_value_are_numbered_apart() {
+        let kinds: [&[u8]; 5] = [b"", b"\0", b"Y", b"N", b"\xff"];
+        let values: Vec<&[u8]> = (0..500).map(|i| kinds[(i * 3) % kinds.len()]).collect();
+        assert_eq!(round_trip(&values), kinds.len());
+        // More distinct values than half the rows: no dictionary.
+        let bytes: Vec<[u8; 1]> = (0..=255u8).map(|b| [b]).collect();
+        let values: Vec<&[u8]> = bytes.iter().map(|b| b.as_slice()).collect();
+        let mut data = Vec::new();
+        let mut offsets = vec![0u64];
+        for value in &values {
+            data.extend_from_slice(value);
+            offsets.push(data.len() as u64);
+        }
+        assert!(auto_dictionary(&data, &offsets, 1).is_none());
     }
 
     #[test]

@@ -465,7 +465,9 @@ impl FileWriter {
 
 /// The cores pages are encoded on.
 fn cores() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get())
+    // Asked once: on Linux each answer reads the process's cgroup files.
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
 }
 
 /// Bytes of buffered data per core that page encodings still pending when `write_batch`

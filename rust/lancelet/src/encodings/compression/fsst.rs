@@ -199,9 +199,13 @@ impl BlockDecoder {
                 )));
             }
             if index < usize::from(ESCAPE) {
+                // Each symbol has an 8-byte slot: copied whole (a copy of its own length is a
+                // call to `memcpy` per symbol), the bytes past its length cleared.
                 let at = 8 + 8 * index;
-                let n = usize::from(length);
-                decoder.words[index][..n].copy_from_slice(&bytes[at..at + n]);
+                let mut slot = [0u8; 8];
+                slot.copy_from_slice(&bytes[at..at + 8]);
+                let kept = u64::MAX >> (64 - 8 * u32::from(length));
+                decoder.words[index] = (u64::from_le_bytes(slot) & kept).to_le_bytes();
                 decoder.lengths[index] = length;
             }
         }

@@ -913,12 +913,8 @@ fn smallest_of_words<T: Word + PartialEq>(
     // Runs are at least the changes plus one (more where runs are cut at 255 values), so the
     // exact count is needed only when that lower bound could still beat the alternatives.
     let fewest_runs_size = (changes + 1) * (width + 1);
-    let rle_size = if fewest_runs_size >= threshold || fewest_runs_size >= packed_size {
-        fewest_runs_size
-    } else {
-        rle::runs_of(values) * (width + 1)
-    };
-    if packed_size < threshold && packed_size <= rle_size {
+    let runs_may_win = fewest_runs_size < threshold && fewest_runs_size < packed_size;
+    if !runs_may_win && packed_size < threshold {
         return Ok(bitpacked(values));
     }
     let data = match data {
@@ -931,8 +927,23 @@ fn smallest_of_words<T: Word + PartialEq>(
             Bytes::from(bytes)
         }
     };
-    if rle_size < threshold {
-        return Ok(run_length(&data, width, values.len()));
+    if runs_may_win {
+        // The runs themselves are as cheap to find as their exact count.
+        let runs = run_length(&data, width, values.len());
+        // Each run is a value and a one-byte length (as counted before the chunks were cut).
+        let run_count: usize = runs
+            .chunks
+            .iter()
+            .filter_map(|chunk| chunk.buffers.get(1))
+            .map(|lengths| lengths.len())
+            .sum();
+        let rle_size = run_count * (width + 1);
+        if packed_size < threshold && packed_size <= rle_size {
+            return Ok(bitpacked(values));
+        }
+        if rle_size < threshold {
+            return Ok(runs);
+        }
     }
     encode::flat(&data, T::BITS as u64, values.len())
 }

@@ -173,16 +173,18 @@ pub fn run_length(data: &[u8], width: usize, num_values: usize) -> ChunkedValues
     let mut chunks = Vec::new();
     let mut start = 0;
     // A chunk of n values fits when its runs take at most MAX_CHUNK_VALUE_BYTES; runs only
-    // grow with n, so one pass finds the longest prefix that fits.
+    // grow with n, so one pass finds and encodes the longest prefix that fits, which is then
+    // cut to the chunk.
     let max_runs = MAX_CHUNK_VALUE_BYTES / (width + 1);
     while start < num_values {
         let remaining = num_values - start;
-        let fitting = rle::fitting_prefix(
+        let mut runs = rle::encode_fitting(
             &data[start * width..num_values * width],
             width,
             max_runs,
             remaining.min(MAX_CHUNK_VALUES),
         );
+        let fitting = runs.covered;
         let fits = |n: usize| n <= fitting;
         let len = if remaining <= MAX_CHUNK_VALUES && fits(remaining) {
             remaining
@@ -195,9 +197,13 @@ pub fn run_length(data: &[u8], width: usize, num_values: usize) -> ChunkedValues
             }
             n.min(remaining)
         };
-        let (values, lengths) = rle::encode(&data[start * width..(start + len) * width], width);
+        if len > runs.covered {
+            // Only when not even two values fit (never with the widths written).
+            runs = rle::encode_fitting(&data[start * width..], width, usize::MAX, len);
+        }
+        runs.truncate(len, width);
         chunks.push(Chunk {
-            buffers: vec![Bytes::from(values), Bytes::from(lengths)],
+            buffers: vec![Bytes::from(runs.values), Bytes::from(runs.lengths)],
             num_values: len,
         });
         start += len;

@@ -13,23 +13,84 @@ use crate::error::{Error, Result};
 
 /// Splits fixed-width values (`width` bytes each) into runs: `(run values, run lengths)`.
 pub fn encode(data: &[u8], width: usize) -> (Vec<u8>, Vec<u8>) {
-    let mut values = Vec::new();
-    let mut lengths = Vec::new();
-    let mut items = data.chunks_exact(width.max(1)).peekable();
-    while let Some(value) = items.next() {
-        let mut run = 1usize;
-        while items.peek() == Some(&value) {
-            items.next();
-            run += 1;
-        }
-        while run > 0 {
-            let length = run.min(255);
-            values.extend_from_slice(value);
-            lengths.push(length as u8);
-            run -= length;
+    let runs = encode_fitting(data, width, usize::MAX, usize::MAX);
+    (runs.values, runs.lengths)
+}
+
+/// The runs of a prefix of some values.
+#[derive(Debug, PartialEq)]
+pub struct Runs {
+    /// The runs' values, back to back.
+    pub values: Vec<u8>,
+    /// The runs' lengths (1 to 255).
+    pub lengths: Vec<u8>,
+    /// The values the runs cover.
+    pub covered: usize,
+}
+
+impl Runs {
+    /// Keeps the runs of the first `len` values (at least one, at most those covered).
+    pub fn truncate(&mut self, len: usize, width: usize) {
+        let mut total = 0usize;
+        for (index, length) in self.lengths.iter_mut().enumerate() {
+            let run = usize::from(*length);
+            if total + run >= len {
+                *length = (len - total) as u8;
+                self.lengths.truncate(index + 1);
+                self.values.truncate((index + 1) * width);
+                self.covered = len;
+                return;
+            }
+            total += run;
         }
     }
-    (values, lengths)
+}
+
+/// The runs of the longest prefix of `data` (at most `max_values` values) that `encode`
+/// turns into at most `max_runs` runs, found and encoded in one pass.
+pub fn encode_fitting(data: &[u8], width: usize, max_runs: usize, max_values: usize) -> Runs {
+    // Whole-word comparisons for the common widths (a slice comparison is a call to `memcmp`
+    // per value).
+    match width {
+        1 => encode_items(data.as_chunks::<1>().0, max_runs, max_values),
+        2 => encode_items(data.as_chunks::<2>().0, max_runs, max_values),
+        4 => encode_items(data.as_chunks::<4>().0, max_runs, max_values),
+        8 => encode_items(data.as_chunks::<8>().0, max_runs, max_values),
+        16 => encode_items(data.as_chunks::<16>().0, max_runs, max_values),
+        _ => {
+            let items: Vec<&[u8]> = data.chunks_exact(width.max(1)).collect();
+            encode_items(&items, max_runs, max_values)
+        }
+    }
+}
+
+/// [`encode_fitting`] of items (arrays or slices of the value width).
+fn encode_items<T: PartialEq + AsRef<[u8]>>(
+    items: &[T],
+    max_runs: usize,
+    max_values: usize,
+) -> Runs {
+    let items = items.get(..max_values).unwrap_or(items);
+    let mut values = Vec::new();
+    let mut lengths = Vec::new();
+    let mut at = 0;
+    while let Some(value) = items.get(at) {
+        if lengths.len() == max_runs {
+            break;
+        }
+        let mut run = 1usize;
+        while run < 255 && items.get(at + run) == Some(value) {
+            run += 1;
+        }
+        values.extend_from_slice(value.as_ref());
+        lengths.push(run as u8);
+        at += run;
+    }
+    Runs {
+        values,
+        lengths,
+        covered: at,
+    }
 }
 
 /// The number of runs (entries) `encode` would produce.
@@ -45,44 +106,8 @@ pub fn count_runs(data: &[u8], width: usize) -> usize {
     }
 }
 
-/// The most values from the start of `data` (at most `max_values`) that `encode` turns into
-/// at most `max_runs` runs: one pass that stops at the first run too many.
-pub fn fitting_prefix(data: &[u8], width: usize, max_runs: usize, max_values: usize) -> usize {
-    match width {
-        1 => fitting_prefix_of(data.as_chunks::<1>().0, max_runs, max_values),
-        2 => fitting_prefix_of(data.as_chunks::<2>().0, max_runs, max_values),
-        4 => fitting_prefix_of(data.as_chunks::<4>().0, max_runs, max_values),
-        8 => fitting_prefix_of(data.as_chunks::<8>().0, max_runs, max_values),
-        16 => fitting_prefix_of(data.as_chunks::<16>().0, max_runs, max_values),
-        _ => {
-            let items: Vec<&[u8]> = data.chunks_exact(width.max(1)).collect();
-            fitting_prefix_of(&items, max_runs, max_values)
-        }
-    }
-}
-
-/// [`fitting_prefix`] of items.
-fn fitting_prefix_of<T: PartialEq>(items: &[T], max_runs: usize, max_values: usize) -> usize {
-    let mut runs = 0usize;
-    let mut length = 0usize;
-    let mut previous: Option<&T> = None;
-    for (at, value) in items.iter().take(max_values).enumerate() {
-        if previous == Some(value) && length < 255 {
-            length += 1;
-        } else {
-            runs += 1;
-            length = 1;
-            if runs > max_runs {
-                return at;
-            }
-        }
-        previous = Some(value);
-    }
-    items.len().min(max_values)
-}
-
 /// Counts the runs (each at most 255 long) of equal items, as `encode` would cut them.
-pub fn runs_of<T: PartialEq>(items: impl IntoIterator<Item = T>) -> usize {
+fn runs_of<T: PartialEq>(items: impl IntoIterator<Item = T>) -> usize {
     let mut runs = 0usize;
     let mut previous: Option<T> = None;
     let mut length = 0usize;
@@ -241,11 +266,26 @@ mod tests {
         let values = data.len() / 2;
         for max_runs in [0, 1, 7, 50, 1000] {
             for max_values in [0, 1, 100, values] {
-                let prefix = fitting_prefix(&data, 2, max_runs, max_values);
+                let mut runs = encode_fitting(&data, 2, max_runs, max_values);
+                let prefix = runs.covered;
                 assert!(prefix <= max_values);
                 assert!(count_runs(&data[..prefix * 2], 2) <= max_runs);
                 if prefix < max_values {
                     assert!(count_runs(&data[..(prefix + 1) * 2], 2) > max_runs);
+                }
+                // The runs are those of the prefix, and cut to a shorter one, of that one.
+                let (values, lengths) = encode(&data[..prefix * 2], 2);
+                assert_eq!((&runs.values, &runs.lengths), (&values, &lengths));
+                for len in [prefix, prefix / 3 + 1, 1] {
+                    if (1..=prefix).contains(&len) {
+                        runs.truncate(len, 2);
+                        let (values, lengths) = encode(&data[..len * 2], 2);
+                        assert_eq!(
+                            (runs.values.clone(), runs.lengths.clone()),
+                            (values, lengths)
+                        );
+                        assert_eq!(runs.covered, len);
+                    }
                 }
             }
         }

@@ -7,7 +7,8 @@
 //! Arguments: the operation (`write` or `scan`), the repetitions (the best is printed, in ms
 //! of CPU over all threads), optional comma-separated substrings of the column names to keep,
 //! and `together` to write or scan the kept columns as one file instead of one by one. Scale
-//! factor 1, format 2.2; files go to the system's temporary directory.
+//! factor 1 (or `$COLUMN_CPU_SF`, for runs under `valgrind --tool=callgrind`), format 2.2;
+//! files go to the system's temporary directory.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
@@ -44,7 +45,8 @@ async fn main() {
         .map(str::to_string)
         .collect();
     let together = args.get(4).is_some_and(|a| a == "together");
-    let dataset = data::lineitem(1.0, None).unwrap();
+    let scale: f64 = std::env::var("COLUMN_CPU_SF").map_or(1.0, |sf| sf.parse().unwrap());
+    let dataset = data::lineitem(scale, None).unwrap();
     let directory = std::env::temp_dir();
     let store: Arc<dyn ObjectStore> =
         Arc::new(LocalFileSystem::new_with_prefix(&directory).unwrap());

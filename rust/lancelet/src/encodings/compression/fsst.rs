@@ -270,14 +270,31 @@ impl BlockDecoder {
         let codes = data
             .get(first..last)
             .ok_or_else(|| Error::corrupt("FSST offsets point outside their data"))?;
-        let (out, starts) = self.decode_all(codes)?;
+        CODE_STARTS.with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut starts) => self.decode_mapped(words, first, codes, &mut starts, &read),
+            Err(_) => self.decode_mapped(words, first, codes, &mut Vec::new(), &read),
+        })
+    }
+
+    /// [`Self::decode_offsets`] once the codes are known: decodes them, noting each code's
+    /// start in `starts` (a scratch buffer), and looks the offsets up there.
+    fn decode_mapped<const W: usize>(
+        &self,
+        words: &[[u8; W]],
+        first: usize,
+        codes: &[u8],
+        starts: &mut Vec<u32>,
+        read: impl Fn([u8; W]) -> usize,
+    ) -> Result<(Bytes, Vec<u8>)> {
+        let out = self.decode_all(codes, starts)?;
+        let starts = starts.get(..=codes.len()).unwrap_or_default();
         // Each offset becomes the start of its code's output; a string that starts inside an
         // escape reads as `INSIDE_ESCAPE`. Ascending offsets between `first` and `last` all
         // find a start.
         let mut previous = first;
         let mut descends = false;
         let mut inside_escape = false;
-        let mut decoded = Vec::with_capacity(count * W);
+        let mut decoded = Vec::with_capacity(words.len() * W);
         for &word in words {
             let at = read(word);
             descends |= at < previous;
@@ -332,17 +349,25 @@ impl BlockDecoder {
         unknown
     }
 
-    /// Decodes a run of codes: the decoded bytes, and for each code (and the end) the number
-    /// of bytes decoded before it ([`INSIDE_ESCAPE`] for the literal that follows an escape).
-    fn decode_all(&self, codes: &[u8]) -> Result<(Vec<u8>, Vec<u32>)> {
+    /// Decodes a run of codes: returns the decoded bytes, and sets `starts[i]` for each code
+    /// `i` (and the end, `codes.len()`) to the number of bytes decoded before it
+    /// ([`INSIDE_ESCAPE`] for the literal that follows an escape). `starts` is a scratch
+    /// buffer: it is only grown, never cleared, as every entry up to the end is written.
+    fn decode_all(&self, codes: &[u8], starts: &mut Vec<u32>) -> Result<Vec<u8>> {
         // Each code yields at most 8 bytes: positions fit in 32 bits below this.
         if codes.len() > (INSIDE_ESCAPE as usize - 8) / 8 {
             return Err(Error::not_supported("an FSST block of more than 512 MiB"));
         }
-        if !self.compressed {
-            return Ok((codes.to_vec(), (0..=codes.len() as u32).collect()));
+        if starts.len() <= codes.len() {
+            starts.resize(codes.len() + 1, 0);
         }
-        let mut starts = vec![0u32; codes.len() + 1];
+        let starts = &mut starts[..=codes.len()];
+        if !self.compressed {
+            for (start, position) in starts.iter_mut().zip(0u32..) {
+                *start = position;
+            }
+            return Ok(codes.to_vec());
+        }
         // `out[..len]` holds the decoded bytes; every symbol is written as a whole 8-byte word
         // into the slack beyond, which is kept at least 72 bytes (eight codes and one word).
         let mut out = vec![0u8; codes.len() * 3 + 72];
@@ -393,8 +418,14 @@ impl BlockDecoder {
             )));
         }
         out.truncate(len);
-        Ok((out, starts))
+        Ok(out)
     }
+}
+
+thread_local! {
+    /// Each thread's scratch buffer of code starts for [`BlockDecoder::decode_all`], reused so
+    /// that it is neither allocated nor zero-filled per block.
+    static CODE_STARTS: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Marks the literal byte after an escape in [`BlockDecoder::decode_all`]'s code starts: no
@@ -1099,6 +1130,38 @@ mod tests {
                 .collect();
             assert_eq!(decoded, offsets);
         }
+        // A selection of some of the strings (offsets into the same codes), decoded after the
+        // whole block on this thread, with the scratch of code starts left from it.
+        let picked = 7..45;
+        let offset_bytes: Vec<u8> = code_offsets[picked.start..=picked.end]
+            .iter()
+            .flat_map(|&o| (o as u32).to_le_bytes())
+            .collect();
+        let block = DataBlock::Variable {
+            offsets: Bytes::from(offset_bytes),
+            offset_bits: 32,
+            data: Bytes::from(codes.clone()),
+            num_values: picked.len(),
+        };
+        let DataBlock::Variable {
+            offsets: out_offsets,
+            data: out,
+            ..
+        } = decompress_with_table(&table, block).unwrap()
+        else {
+            panic!("not variable-width")
+        };
+        let range = offsets[picked.start] as usize..offsets[picked.end] as usize;
+        assert_eq!(out.as_ref(), &data[range]);
+        let decoded: Vec<u64> = out_offsets
+            .chunks_exact(4)
+            .map(|w| u64::from(u32::from_le_bytes([w[0], w[1], w[2], w[3]])))
+            .collect();
+        let expected: Vec<u64> = offsets[picked.start..=picked.end]
+            .iter()
+            .map(|&o| o - offsets[picked.start])
+            .collect();
+        assert_eq!(decoded, expected);
         // A code beyond the table and a trailing escape are corrupt.
         let bad = |codes: Vec<u8>| DataBlock::Variable {
             offsets: Bytes::from([0u32, codes.len() as u32].map(u32::to_le_bytes).concat()),

@@ -930,7 +930,8 @@ fn smallest_of_words<T: Word + PartialEq>(
     if runs_may_win {
         // The runs themselves are as cheap to find as their exact count.
         let runs = run_length(&data, width, values.len());
-        // Each run is a value and a one-byte length (as counted before the chunks were cut).
+        // Each run (runs that cross a chunk boundary count once per chunk) is a value and a
+        // one-byte length; padding of the chunks is left out.
         let run_count: usize = runs
             .chunks
             .iter()

@@ -6,7 +6,8 @@
 //!
 //! Damage: truncation at every length (small files), every byte of the footer, offset tables
 //! and metadata flipped (xor 0xFF) and bit-flipped, their u64 fields set to huge values, random
-//! flips in page data, and page buffers swapped.
+//! flips in page data (also of the compressed encodings of larger pages), and page buffers
+//! swapped.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -393,6 +394,132 @@ fn random_damage_to_pages_and_swapped_pages() {
         }
     }
     eprintln!("page damage: {tally:?}");
+    assert!(tally.rejected > 0, "{tally:?}");
+}
+
+/// A 2.2 file of 24 000 TPC-H-like rows whose columns take the compressed encodings the
+/// small samples are too small for: run-length keys under zstd, zstd-compressed decimals,
+/// dictionaries of decimals, flags and words, zstd-compressed dictionary indices (line
+/// numbers), bit-packed dates, and FSST-coded text under zstd.
+async fn compressed_file() -> Vec<u8> {
+    use arrow_array::{Date32Array, Decimal128Array, Int32Array, Int64Array, StringArray};
+    let rows = 24_000usize;
+    let mut random = Random(77);
+    let words = [
+        "carefully",
+        "final",
+        "deposits",
+        "sleep",
+        "quickly",
+        "ironic",
+        "packages",
+        "among",
+        "the",
+        "furiously",
+        "express",
+        "requests",
+        "boost",
+        "slyly",
+        "regular",
+        "accounts",
+    ];
+    let comments: Vec<String> = (0..rows)
+        .map(|_| {
+            let count = 2 + random.below(6) as usize;
+            (0..count)
+                .map(|_| words[random.below(words.len() as u64) as usize])
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    let modes = ["AIR", "MAIL", "RAIL", "SHIP", "TRUCK", "REG AIR", "FOB"];
+    let schema = schema_of(vec![
+        Field::new("key", DataType::Int64, false),
+        Field::new("line", DataType::Int32, false),
+        Field::new("price", DataType::Decimal128(15, 2), false),
+        Field::new("qty", DataType::Decimal128(15, 2), false),
+        Field::new("day", DataType::Date32, false),
+        Field::new("flag", DataType::Utf8, false),
+        Field::new("mode", DataType::Utf8, false),
+        Field::new("comment", DataType::Utf8, false),
+    ]);
+    let columns: Vec<arrow_array::ArrayRef> = vec![
+        Arc::new(Int64Array::from_iter_values(
+            (0..rows as i64).map(|i| i / 4),
+        )),
+        Arc::new(Int32Array::from_iter_values(
+            (0..rows as i32).map(|i| 1 + i % 4),
+        )),
+        Arc::new(
+            Decimal128Array::from_iter_values((0..rows).map(|_| random.below(10_000_000) as i128))
+                .with_precision_and_scale(15, 2)
+                .unwrap(),
+        ),
+        Arc::new(
+            Decimal128Array::from_iter_values(
+                (0..rows).map(|_| 100 * (1 + random.below(50)) as i128),
+            )
+            .with_precision_and_scale(15, 2)
+            .unwrap(),
+        ),
+        Arc::new(Date32Array::from_iter_values(
+            (0..rows).map(|_| 8000 + random.below(2500) as i32),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            (0..rows).map(|_| ["A", "N", "R"][random.below(3) as usize]),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            (0..rows).map(|_| modes[random.below(modes.len() as u64) as usize]),
+        )),
+        Arc::new(StringArray::from_iter_values(&comments)),
+    ];
+    let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
+    let options = WriterOptions::default().with_version(FileVersion::V2_2);
+    let store = write(&schema, &[batch], options).await;
+    written_bytes(&store).await.to_vec()
+}
+
+#[test]
+fn random_damage_to_compressed_pages() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let runtime = runtime();
+    let file = runtime.block_on(compressed_file());
+    let metadata = decode_in_memory(&Bytes::copy_from_slice(&file)).unwrap();
+    // The file holds the encodings this test is for.
+    let encodings: String = metadata
+        .columns
+        .iter()
+        .flat_map(|c| c.pages.iter().map(lancelet::format::describe::describe))
+        .collect::<Vec<_>>()
+        .join(" ");
+    for wanted in ["rle(", "fsst(", "dictionary=", "general(zstd"] {
+        assert!(encodings.contains(wanted), "no {wanted} in {encodings}");
+    }
+    assert!(exercise(&runtime, file.clone(), "undamaged"));
+    let buffers: Vec<(usize, usize)> = metadata
+        .columns
+        .iter()
+        .flat_map(|c| c.pages.iter().flat_map(|p| p.buffers.clone()))
+        .filter(|b| b.size > 0)
+        .map(|b| (b.position as usize, b.size as usize))
+        .collect();
+    let mut random = Random(2026);
+    let mut tally = Tally::default();
+    for round in 0..250 {
+        let mut damaged = file.clone();
+        let (position, size) = buffers[random.below(buffers.len() as u64) as usize];
+        for _ in 0..1 + random.below(3) {
+            let at = position + random.below(size as u64) as usize;
+            damaged[at] = random.next() as u8;
+        }
+        let what = format!("compressed pages: damage round {round}");
+        if exercise(&runtime, damaged, &what) {
+            tally.read += 1;
+        } else {
+            tally.rejected += 1;
+        }
+    }
+    eprintln!("compressed page damage: {tally:?}");
     assert!(tally.rejected > 0, "{tally:?}");
 }
 

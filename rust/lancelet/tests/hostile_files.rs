@@ -348,6 +348,45 @@ fn huge_values_in_footer_and_offset_tables() {
     eprintln!("huge values: {tally:?}");
 }
 
+/// The `(position, size)` of every non-empty page buffer of `file`.
+fn page_buffers(file: &[u8]) -> Vec<(usize, usize)> {
+    let metadata = decode_in_memory(&Bytes::copy_from_slice(file)).unwrap();
+    metadata
+        .columns
+        .iter()
+        .flat_map(|c| c.pages.iter().flat_map(|p| p.buffers.clone()))
+        .filter(|b| b.size > 0)
+        .map(|b| (b.position as usize, b.size as usize))
+        .collect()
+}
+
+/// `rounds` times, sets one to three random bytes of a random page buffer of `file` to random
+/// values and reads the result, counting it in `tally`.
+fn damage_page_bytes(
+    runtime: &tokio::runtime::Runtime,
+    name: &str,
+    file: &[u8],
+    buffers: &[(usize, usize)],
+    rounds: usize,
+    random: &mut Random,
+    tally: &mut Tally,
+) {
+    for round in 0..rounds {
+        let mut damaged = file.to_vec();
+        let (position, size) = buffers[random.below(buffers.len() as u64) as usize];
+        for _ in 0..1 + random.below(3) {
+            let at = position + random.below(size as u64) as usize;
+            damaged[at] = random.next() as u8;
+        }
+        let what = format!("{name}: page damage round {round}");
+        if exercise(runtime, damaged, &what) {
+            tally.read += 1;
+        } else {
+            tally.rejected += 1;
+        }
+    }
+}
+
 #[test]
 fn random_damage_to_pages_and_swapped_pages() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
@@ -355,28 +394,16 @@ fn random_damage_to_pages_and_swapped_pages() {
     let mut random = Random(2024);
     let mut tally = Tally::default();
     for (name, file) in runtime.block_on(sample_files()) {
-        let metadata = decode_in_memory(&Bytes::copy_from_slice(&file)).unwrap();
-        let buffers: Vec<(usize, usize)> = metadata
-            .columns
-            .iter()
-            .flat_map(|c| c.pages.iter().flat_map(|p| p.buffers.clone()))
-            .filter(|b| b.size > 0)
-            .map(|b| (b.position as usize, b.size as usize))
-            .collect();
-        for round in 0..300 {
-            let mut damaged = file.clone();
-            let (position, size) = buffers[random.below(buffers.len() as u64) as usize];
-            for _ in 0..1 + random.below(3) {
-                let at = position + random.below(size as u64) as usize;
-                damaged[at] = random.next() as u8;
-            }
-            let what = format!("{name}: page damage round {round}");
-            if exercise(&runtime, damaged, &what) {
-                tally.read += 1;
-            } else {
-                tally.rejected += 1;
-            }
-        }
+        let buffers = page_buffers(&file);
+        damage_page_bytes(
+            &runtime,
+            &name,
+            &file,
+            &buffers,
+            300,
+            &mut random,
+            &mut tally,
+        );
         for round in 0..100 {
             let a = buffers[random.below(buffers.len() as u64) as usize];
             let b = buffers[random.below(buffers.len() as u64) as usize];
@@ -496,29 +523,19 @@ fn random_damage_to_compressed_pages() {
         assert!(encodings.contains(wanted), "no {wanted} in {encodings}");
     }
     assert!(exercise(&runtime, file.clone(), "undamaged"));
-    let buffers: Vec<(usize, usize)> = metadata
-        .columns
-        .iter()
-        .flat_map(|c| c.pages.iter().flat_map(|p| p.buffers.clone()))
-        .filter(|b| b.size > 0)
-        .map(|b| (b.position as usize, b.size as usize))
-        .collect();
+    let buffers = page_buffers(&file);
     let mut random = Random(2026);
     let mut tally = Tally::default();
-    for round in 0..250 {
-        let mut damaged = file.clone();
-        let (position, size) = buffers[random.below(buffers.len() as u64) as usize];
-        for _ in 0..1 + random.below(3) {
-            let at = position + random.below(size as u64) as usize;
-            damaged[at] = random.next() as u8;
-        }
-        let what = format!("compressed pages: damage round {round}");
-        if exercise(&runtime, damaged, &what) {
-            tally.read += 1;
-        } else {
-            tally.rejected += 1;
-        }
-    }
+    let name = "compressed pages";
+    damage_page_bytes(
+        &runtime,
+        name,
+        &file,
+        &buffers,
+        250,
+        &mut random,
+        &mut tally,
+    );
     eprintln!("compressed page damage: {tally:?}");
     assert!(tally.rejected > 0, "{tally:?}");
 }

@@ -107,6 +107,44 @@ pub fn decompress(scheme: Scheme, framed: &[u8], limit: u64) -> Result<Bytes> {
     }
 }
 
+/// The uncompressed length a framed buffer declares in its prefix (`None` for a bare zstd
+/// frame, which has none).
+pub fn declared_length(scheme: Scheme, framed: &[u8]) -> Result<Option<u64>> {
+    match scheme {
+        Scheme::Zstd if framed.starts_with(&ZSTD_MAGIC) => Ok(None),
+        Scheme::Zstd => Ok(Some(split_length::<8>(framed, "zstd")?.0)),
+        Scheme::Lz4 => Ok(Some(split_length::<4>(framed, "lz4")?.0)),
+    }
+}
+
+/// Decompresses a framed buffer into `out`, which must be as long as the buffer's
+/// [`declared_length`]: a buffer that decompresses to another length is corrupt.
+pub fn decompress_into(scheme: Scheme, framed: &[u8], out: &mut [u8]) -> Result<()> {
+    if declared_length(scheme, framed)? != Some(out.len() as u64) {
+        return Err(Error::internal(
+            "decompressing into room of another size than the buffer declares",
+        ));
+    }
+    let written = match scheme {
+        Scheme::Zstd => with_zstd_decompressor(|d| {
+            d.decompress_to_buffer(framed.get(8..).unwrap_or_default(), out)
+        })
+        .map_err(|e| Error::corrupt(format!("zstd buffer does not decompress: {e}")))?,
+        Scheme::Lz4 => {
+            lz4_flex::block::decompress_into(framed.get(4..).unwrap_or_default(), out)
+                .map_err(|e| Error::corrupt(format!("lz4 buffer does not decompress: {e}")))?
+        }
+    };
+    if written != out.len() {
+        return Err(Error::corrupt(format!(
+            "{} buffer decompressed to {written} bytes, its header says {}",
+            scheme.name(),
+            out.len()
+        )));
+    }
+    Ok(())
+}
+
 thread_local! {
     /// Each thread's zstd compression context and the level it is set to: creating a context
     /// costs more than compressing a small chunk.

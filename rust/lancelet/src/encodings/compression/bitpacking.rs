@@ -87,19 +87,30 @@ fn inline_parts<T: Word>(buffer: &[u8], num_values: usize) -> Result<(usize, &[u
 
 /// Decodes an inline-packed block holding `num_values` (at most 1024) values.
 pub fn decode_inline<T: Word>(buffer: &[u8], num_values: usize) -> Result<DataBlock> {
-    let (width, payload) = inline_parts::<T>(buffer, num_values)?;
-    let mut words = [T::default(); BLOCK];
-    for (word, bytes) in words.iter_mut().zip(payload.chunks_exact(T::BITS / 8)) {
-        *word = T::from_le(bytes);
-    }
     let mut out = vec![T::default(); BLOCK];
     let block: &mut [T; BLOCK] = out
         .as_mut_slice()
         .try_into()
         .map_err(|_| Error::internal("a block is 1024 values"))?;
-    fastlanes::unpack(&words[..packed_words::<T>(width)], width, block);
+    unpack_inline(buffer, num_values, block)?;
     out.truncate(num_values);
     Ok(fixed(out))
+}
+
+/// Unpacks an inline-packed block holding `num_values` (at most 1024) values into `out`:
+/// all 1024 slots are written, those past `num_values` with the block's padding.
+pub fn unpack_inline<T: Word>(
+    buffer: &[u8],
+    num_values: usize,
+    out: &mut [T; BLOCK],
+) -> Result<()> {
+    let (width, payload) = inline_parts::<T>(buffer, num_values)?;
+    let mut words = [T::default(); BLOCK];
+    for (word, bytes) in words.iter_mut().zip(payload.chunks_exact(T::BITS / 8)) {
+        *word = T::from_le(bytes);
+    }
+    fastlanes::unpack(&words[..packed_words::<T>(width)], width, out);
+    Ok(())
 }
 
 /// The values of `ranges` (in order) of an inline-packed block holding `num_values` values,

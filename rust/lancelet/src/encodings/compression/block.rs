@@ -582,6 +582,12 @@ impl<W: Word> VariableValues<W> {
         self.data.len()
     }
 
+    /// The offsets and bytes, for a decoder that appends values straight onto them: it must
+    /// leave the last offset equal to the bytes' length.
+    pub(crate) fn parts_mut(&mut self) -> (&mut Vec<W>, &mut Vec<u8>) {
+        (&mut self.offsets, &mut self.data)
+    }
+
     /// Makes room for `values` more values of `bytes` more bytes.
     pub fn reserve(&mut self, values: usize, bytes: usize) {
         self.offsets.reserve(values);

@@ -15,6 +15,7 @@ use bytes::Bytes;
 
 use crate::encodings::compression::block::DataBlock;
 use crate::encodings::compression::fsst::{self, SymbolTable};
+use crate::encodings::compression::joiner::BlockJoiner;
 use crate::encodings::compression::{bitpacking, bss, rle, variable};
 use crate::encodings::general::{self, Scheme};
 use crate::error::{Error, Result};
@@ -258,6 +259,77 @@ pub fn miniblock_rows(
         }
         _ => miniblock(encoding, buffers, num_values)?.select(ranges),
     }
+}
+
+/// [`miniblock_rows`], with the values added to `joiner`: a whole chunk of bit-packed values
+/// or FSST strings (under general compression or not) is decoded straight into the joined
+/// values; anything else is decoded into a block and pushed.
+pub fn miniblock_rows_into(
+    encoding: &pb::CompressiveEncoding,
+    buffers: &[Bytes],
+    num_values: usize,
+    ranges: &[Range<usize>],
+    joiner: &mut BlockJoiner,
+) -> Result<()> {
+    let whole = matches!(ranges, [only] if *only == (0..num_values));
+    if whole {
+        match variant(encoding)? {
+            C::InlineBitpacking(packing) if packing.values.is_none() => {
+                return joiner.push_inline_bits(
+                    packing.uncompressed_bits_per_value,
+                    &buffer(buffers, 0)?,
+                    num_values,
+                );
+            }
+            C::General(general_encoding) => {
+                let scheme = scheme(general_encoding.compression.as_ref())?;
+                let values = child(&general_encoding.values, "general")?;
+                if let C::Flat(flat) = variant(values)?
+                    && flat.data.is_none()
+                {
+                    return joiner.push_decompressed(
+                        scheme,
+                        &buffer(buffers, 0)?,
+                        flat.bits_per_value,
+                        num_values,
+                        MAX_CHUNK_BYTES,
+                    );
+                }
+                let mut inner = buffers.to_vec();
+                let first = inner.first_mut().ok_or_else(|| {
+                    Error::corrupt("general compression of a chunk without buffers")
+                })?;
+                *first = general::decompress(scheme, first, MAX_CHUNK_BYTES)?;
+                return miniblock_rows_into(values, &inner, num_values, ranges, joiner);
+            }
+            C::Rle(rle_encoding) => {
+                let bits = flat_bits(child(&rle_encoding.values, "rle")?)?;
+                if flat_bits(child(&rle_encoding.run_lengths, "rle")?)? != 8 {
+                    return Err(Error::not_supported("run lengths wider than 8 bits"));
+                }
+                let (values, lengths) = (buffer(buffers, 0)?, buffer(buffers, 1)?);
+                return joiner.push_runs(&values, &lengths, bits, num_values);
+            }
+            C::Fsst(fsst) => {
+                let codes = miniblock(child(&fsst.values, "fsst")?, buffers, num_values)?;
+                check_count(&codes, num_values)?;
+                return joiner.push_fsst(&fsst.symbol_table, codes);
+            }
+            _ => {}
+        }
+    }
+    let values = miniblock_rows(encoding, buffers, num_values, ranges)?;
+    check_count(&values, ranges.iter().map(Range::len).sum())?;
+    joiner.push(values)
+}
+
+fn check_count(block: &DataBlock, expected: usize) -> Result<()> {
+    if block.num_values() != expected {
+        return Err(Error::corrupt(
+            "a chunk decoded to the wrong number of values",
+        ));
+    }
+    Ok(())
 }
 
 /// Splits row-major packed struct values into one block per child.

@@ -16,7 +16,8 @@
 
 use bytes::Bytes;
 
-use crate::encodings::compression::block::DataBlock;
+use crate::encodings::compression::block::{DataBlock, VariableValues};
+use crate::encodings::compression::fastlanes::Word;
 use crate::encodings::numbering::{FirstSeen, KeyNumbering};
 use crate::error::{Error, Result};
 
@@ -138,6 +139,71 @@ impl SymbolTable {
 /// stored in the encoding), without building a [`SymbolTable`].
 pub fn decompress_with_table(table: &[u8], block: DataBlock) -> Result<DataBlock> {
     BlockDecoder::parse(table)?.decompress_block(block)
+}
+
+/// Decompresses every value of a variable-width block of codes with the serialized `table`
+/// (as stored in the encoding) onto the end of `joined`: the strings are written straight into
+/// the joined bytes, never into a block of their own. On an error `joined` is as it was.
+pub fn decompress_onto<W: Word>(
+    table: &[u8],
+    block: &DataBlock,
+    joined: &mut VariableValues<W>,
+) -> Result<()> {
+    let decoder = BlockDecoder::parse(table)?;
+    let DataBlock::Variable {
+        offsets,
+        offset_bits,
+        data,
+        num_values,
+    } = block
+    else {
+        return Err(Error::corrupt("FSST values are not variable-width"));
+    };
+    if *offset_bits as usize != W::BITS {
+        return Err(Error::corrupt(
+            "chunks of one page have different offset widths",
+        ));
+    }
+    let width = W::BITS / 8;
+    let words = num_values
+        .checked_add(1)
+        .and_then(|count| count.checked_mul(width))
+        .and_then(|len| offsets.get(..len))
+        .ok_or_else(|| Error::corrupt("FSST offsets are short"))?;
+    let first = offset_word::<W>(words, 0);
+    let last = offset_word::<W>(words, words.len() / width - 1);
+    let codes = data
+        .get(first..last)
+        .ok_or_else(|| Error::corrupt("FSST offsets point outside their data"))?;
+    let (joined_offsets, joined_data) = joined.parts_mut();
+    CODE_STARTS.with(|scratch| match scratch.try_borrow_mut() {
+        Ok(mut starts) => decoder.decode_onto(
+            words,
+            first,
+            codes,
+            &mut starts,
+            joined_offsets,
+            joined_data,
+        ),
+        Err(_) => decoder.decode_onto(
+            words,
+            first,
+            codes,
+            &mut Vec::new(),
+            joined_offsets,
+            joined_data,
+        ),
+    })
+}
+
+/// Offset `index` of little-endian `W` words, as a `usize` (`usize::MAX` when it does not
+/// fit, or is missing: either fails the range checks that follow).
+fn offset_word<W: Word>(words: &[u8], index: usize) -> usize {
+    let width = W::BITS / 8;
+    words
+        .get(index * width..(index + 1) * width)
+        .and_then(|word| usize::try_from(W::from_le(word).to_u64()).ok())
+        .unwrap_or(usize::MAX)
 }
 
 /// A symbol table laid out for fast decoding: every code's symbol as an 8-byte word and its
@@ -286,7 +352,8 @@ impl BlockDecoder {
         starts: &mut Vec<u32>,
         read: impl Fn([u8; W]) -> usize,
     ) -> Result<(Bytes, Vec<u8>)> {
-        let out = self.decode_all(codes, starts)?;
+        let mut out = Vec::new();
+        self.decode_all(codes, starts, &mut out)?;
         let starts = starts.get(..=codes.len()).unwrap_or_default();
         // Each offset becomes the start of its code's output; a string that starts inside an
         // escape reads as `INSIDE_ESCAPE`. Ascending offsets between `first` and `last` all
@@ -321,6 +388,55 @@ impl BlockDecoder {
         Ok((Bytes::from(decoded), out))
     }
 
+    /// [`decompress_onto`] once the codes are known: decodes them onto `data` and appends
+    /// each string's end (after the first offset, which is the joined bytes' end already) to
+    /// `offsets`.
+    fn decode_onto<W: Word>(
+        &self,
+        words: &[u8],
+        first: usize,
+        codes: &[u8],
+        starts: &mut Vec<u32>,
+        offsets: &mut Vec<W>,
+        data: &mut Vec<u8>,
+    ) -> Result<()> {
+        let base = data.len();
+        self.decode_all(codes, starts, data)?;
+        if data.len() as u64 > W::from_u64(u64::MAX).to_u64() {
+            data.truncate(base);
+            return Err(Error::not_supported(
+                "more than 4 GiB of values in one read",
+            ));
+        }
+        let starts = starts.get(..=codes.len()).unwrap_or_default();
+        // As in `decode_mapped`: every offset must ascend and find a code's start.
+        let kept = offsets.len();
+        let mut previous = first;
+        let mut descends = false;
+        let mut inside_escape = false;
+        for word in words.chunks_exact(W::BITS / 8).skip(1) {
+            let at = usize::try_from(W::from_le(word).to_u64()).unwrap_or(usize::MAX);
+            descends |= at < previous;
+            previous = at;
+            let start = starts
+                .get(at.wrapping_sub(first))
+                .copied()
+                .unwrap_or(INSIDE_ESCAPE);
+            inside_escape |= start == INSIDE_ESCAPE;
+            offsets.push(W::from_u64(base as u64 + u64::from(start)));
+        }
+        if descends || inside_escape {
+            offsets.truncate(kept);
+            data.truncate(base);
+            return Err(Error::corrupt(if descends {
+                "FSST offsets descend"
+            } else {
+                "an FSST string starts or ends inside an escape"
+            }));
+        }
+        Ok(())
+    }
+
     /// Decodes eight codes without escapes (`word`, the first in its low byte) into
     /// `window`, the output from `*len` on, noting each code's start (`base` is `*len`) and
     /// advancing `*len`. Returns whether a code is not in the table.
@@ -349,11 +465,12 @@ impl BlockDecoder {
         unknown
     }
 
-    /// Decodes a run of codes: returns the decoded bytes, and sets `starts[i]` for each code
-    /// `i` (and the end, `codes.len()`) to the number of bytes decoded before it
+    /// Decodes a run of codes, appending the decoded bytes to `out`, and sets `starts[i]` for
+    /// each code `i` (and the end, `codes.len()`) to the number of bytes decoded before it
     /// ([`INSIDE_ESCAPE`] for the literal that follows an escape). `starts` is a scratch
     /// buffer: it is only grown, never cleared, as every entry up to the end is written.
-    fn decode_all(&self, codes: &[u8], starts: &mut Vec<u32>) -> Result<Vec<u8>> {
+    /// On an error `out` is as it was.
+    fn decode_all(&self, codes: &[u8], starts: &mut Vec<u32>, out: &mut Vec<u8>) -> Result<()> {
         // Each code yields at most 8 bytes: positions fit in 32 bits below this.
         if codes.len() > (INSIDE_ESCAPE as usize - 8) / 8 {
             return Err(Error::not_supported("an FSST block of more than 512 MiB"));
@@ -366,18 +483,21 @@ impl BlockDecoder {
             for (start, position) in starts.iter_mut().zip(0u32..) {
                 *start = position;
             }
-            return Ok(codes.to_vec());
+            out.extend_from_slice(codes);
+            return Ok(());
         }
-        // `out[..len]` holds the decoded bytes; every symbol is written as a whole 8-byte word
-        // into the slack beyond, which is kept at least 72 bytes (eight codes and one word).
-        let mut out = vec![0u8; codes.len() * 3 + 72];
-        let mut len = 0;
+        // `out[base..len]` holds the decoded bytes; every symbol is written as a whole 8-byte
+        // word into the slack beyond, which is kept at least 72 bytes (eight codes and one
+        // word) and zeroed a little at a time, just ahead of the writes.
+        let base = out.len();
+        out.reserve(codes.len() * 3 + 72);
+        let mut len = base;
         // Unknown codes have length 0; they are reported once all are decoded.
         let mut unknown = false;
         let mut at = 0;
         while at < codes.len() {
             if out.len() < len + 72 {
-                out.resize((out.len() * 2).max(len + 72), 0);
+                out.resize(len + 72 + SLACK_STEP, 0);
             }
             // Eight codes at a time while they hold no escape.
             if let (Some(eight), Some(group_starts), Some(window)) = (
@@ -387,19 +507,21 @@ impl BlockDecoder {
             ) {
                 let word = u64::from_le_bytes(*eight);
                 if !has_escape(word) {
-                    unknown |= self.decode_eight(word, len as u32, group_starts, window, &mut len);
+                    let start = (len - base) as u32;
+                    unknown |= self.decode_eight(word, start, group_starts, window, &mut len);
                     at += 8;
                     continue;
                 }
             }
             let code = codes[at];
-            starts[at] = len as u32;
+            starts[at] = (len - base) as u32;
             if code == ESCAPE {
-                let literal = codes
-                    .get(at + 1)
-                    .ok_or_else(|| Error::corrupt("FSST codes end with an escape"))?;
+                let Some(&literal) = codes.get(at + 1) else {
+                    out.truncate(base);
+                    return Err(Error::corrupt("FSST codes end with an escape"));
+                };
                 starts[at + 1] = INSIDE_ESCAPE;
-                out[len] = *literal;
+                out[len] = literal;
                 len += 1;
                 at += 2;
             } else {
@@ -410,15 +532,16 @@ impl BlockDecoder {
                 at += 1;
             }
         }
-        starts[codes.len()] = len as u32;
+        starts[codes.len()] = (len - base) as u32;
         if unknown {
+            out.truncate(base);
             return Err(Error::corrupt(format!(
                 "FSST codes refer to symbols beyond the table's {}",
                 self.num_symbols
             )));
         }
         out.truncate(len);
-        Ok(out)
+        Ok(())
     }
 }
 
@@ -427,6 +550,9 @@ thread_local! {
     /// that it is neither allocated nor zero-filled per block.
     static CODE_STARTS: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
+
+/// Bytes of output slack [`BlockDecoder::decode_all`] zeroes at a time beyond the 72 it needs.
+const SLACK_STEP: usize = 1024;
 
 /// Marks the literal byte after an escape in [`BlockDecoder::decode_all`]'s code starts: no
 /// string may start or end there.

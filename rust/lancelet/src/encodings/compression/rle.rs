@@ -125,7 +125,7 @@ fn runs_of<T: PartialEq>(items: impl IntoIterator<Item = T>) -> usize {
 
 /// Checks that `values` and `lengths` describe `num_values` values of `bits` bits; returns
 /// the value width in bytes.
-fn checked_width(values: &[u8], lengths: &[u8], bits: u64, num_values: usize) -> Result<usize> {
+pub fn checked_width(values: &[u8], lengths: &[u8], bits: u64, num_values: usize) -> Result<usize> {
     let width = match bits {
         8 | 16 | 32 | 64 | 128 => (bits / 8) as usize,
         other => return Err(Error::corrupt(format!("run-length values of {other} bits"))),
@@ -150,18 +150,24 @@ fn checked_width(values: &[u8], lengths: &[u8], bits: u64, num_values: usize) ->
 pub fn decode(values: &[u8], lengths: &[u8], bits: u64, num_values: usize) -> Result<DataBlock> {
     let width = checked_width(values, lengths, bits, num_values)?;
     let mut out = vec![0u8; num_values * width];
-    match width {
-        1 => expand::<1>(values, lengths, &mut out),
-        2 => expand::<2>(values, lengths, &mut out),
-        4 => expand::<4>(values, lengths, &mut out),
-        8 => expand::<8>(values, lengths, &mut out),
-        _ => expand::<16>(values, lengths, &mut out),
-    }
+    expand_into(values, lengths, width, &mut out);
     Ok(DataBlock::Fixed {
         data: Bytes::from(out),
         bits_per_value: bits,
         num_values,
     })
+}
+
+/// Writes runs of `width`-byte values (as [`checked_width`] returned) into `out`, which
+/// holds the runs' values exactly.
+pub fn expand_into(values: &[u8], lengths: &[u8], width: usize, out: &mut [u8]) {
+    match width {
+        1 => expand::<1>(values, lengths, out),
+        2 => expand::<2>(values, lengths, out),
+        4 => expand::<4>(values, lengths, out),
+        8 => expand::<8>(values, lengths, out),
+        _ => expand::<16>(values, lengths, out),
+    }
 }
 
 /// Writes each run value `W` bytes wide its run length times into `out` (which

@@ -424,16 +424,13 @@ impl MiniBlockPage {
                 .get(index)
                 .filter(|_| needed.get(index) == Some(&chunk))
                 .ok_or_else(|| Error::internal("a chunk to decode was not read"))?;
-            let decoded = self.decode_chunk(
+            num_entries += self.decode_chunk_rows(
                 bytes.clone(),
                 meta.chunks[chunk].num_values,
-                Some(&piece_rows[at..end]),
+                &piece_rows[at..end],
+                &mut def,
+                &mut joiner,
             )?;
-            if has_def {
-                def.extend_from_slice(&decoded.def);
-            }
-            num_entries += decoded.num_entries;
-            joiner.push(decoded.values)?;
             at = end;
         }
         let values = self.values_array(meta, joiner.finish()?)?;
@@ -491,7 +488,7 @@ impl MiniBlockPage {
         let mut num_entries = 0;
         let mut joiner = BlockJoiner::new(expected_values);
         for (c, bytes) in chunks {
-            let chunk = self.decode_chunk(bytes.clone(), meta.chunks[c].num_values, None)?;
+            let chunk = self.decode_chunk(bytes.clone(), meta.chunks[c].num_values)?;
             if has_rep {
                 rep.extend_from_slice(&chunk.rep);
             }
@@ -519,19 +516,8 @@ impl MiniBlockPage {
         }
     }
 
-    /// Decodes a chunk holding `num_values` values: all of it (`rows` `None`), or only `rows`
-    /// (pages without repetition, where rows, level entries and values are one to one).
-    fn decode_chunk(
-        &self,
-        chunk: Bytes,
-        num_values: usize,
-        rows: Option<&[Range<usize>]>,
-    ) -> Result<DecodedChunk> {
-        let value_encoding = self
-            .layout
-            .value_compression
-            .as_ref()
-            .ok_or_else(|| Error::corrupt("mini-block page has no value compression"))?;
+    /// Splits a chunk into its levels and value buffers.
+    fn chunk_parts(&self, chunk: &Bytes) -> Result<ChunkParts> {
         let num_buffers = usize::try_from(self.layout.num_buffers)
             .ok()
             .filter(|&n| n <= 64)
@@ -539,7 +525,7 @@ impl MiniBlockPage {
         let has_rep = self.layout.rep_compression.is_some();
         let has_def = self.layout.def_compression.is_some();
         let mut reader = ChunkReader {
-            bytes: &chunk,
+            bytes: chunk,
             at: 0,
         };
         let num_levels = usize::from(reader.u16()?);
@@ -562,40 +548,53 @@ impl MiniBlockPage {
             });
         }
         reader.align();
-        let rep_bytes = reader.take(rep_size)?;
+        let rep = reader.take(rep_size)?;
         reader.align();
-        let def_bytes = reader.take(def_size)?;
+        let def = reader.take(def_size)?;
         reader.align();
-        let mut value_buffers = Vec::with_capacity(num_buffers);
+        let mut values = Vec::with_capacity(num_buffers);
         for size in sizes {
-            value_buffers.push(reader.take(size)?);
+            values.push(reader.take(size)?);
             reader.align();
         }
-        if let Some(rows) = rows {
-            return self.decode_chunk_rows(
-                value_encoding,
-                &value_buffers,
-                (has_def, def_bytes, num_levels),
-                num_values,
-                rows,
-            );
-        }
+        Ok(ChunkParts {
+            num_levels,
+            rep,
+            def,
+            values,
+        })
+    }
+
+    fn value_encoding(&self) -> Result<&pb::CompressiveEncoding> {
+        self.layout
+            .value_compression
+            .as_ref()
+            .ok_or_else(|| Error::corrupt("mini-block page has no value compression"))
+    }
+
+    /// Decodes all of a chunk holding `num_values` values.
+    fn decode_chunk(&self, chunk: Bytes, num_values: usize) -> Result<DecodedChunk> {
+        let value_encoding = self.value_encoding()?;
+        let parts = self.chunk_parts(&chunk)?;
+        let has_rep = self.layout.rep_compression.is_some();
+        let has_def = self.layout.def_compression.is_some();
+        let num_levels = parts.num_levels;
         let num_entries = if has_rep || has_def {
             num_levels
         } else {
             num_values
         };
         let rep = if has_rep {
-            decode::levels(self.layout.rep_compression.as_ref(), rep_bytes, num_levels)?
+            decode::levels(self.layout.rep_compression.as_ref(), parts.rep, num_levels)?
         } else {
             Vec::new()
         };
         let def = if has_def {
-            decode::levels(self.layout.def_compression.as_ref(), def_bytes, num_levels)?
+            decode::levels(self.layout.def_compression.as_ref(), parts.def, num_levels)?
         } else {
             Vec::new()
         };
-        let values = decode::miniblock(value_encoding, &value_buffers, num_values)?;
+        let values = decode::miniblock(value_encoding, &parts.values, num_values)?;
         if values.num_values() != num_values {
             return Err(Error::corrupt(
                 "a chunk decoded to the wrong number of values",
@@ -609,23 +608,31 @@ impl MiniBlockPage {
         })
     }
 
-    /// [`Self::decode_chunk`] of `rows` only, on a page without repetition.
+    /// Decodes `rows` of a chunk holding `num_values` values, on a page without repetition
+    /// (rows, level entries and values are one to one): their definition levels go to `def`
+    /// (when the page has them) and their values to `joiner`. Returns the number of rows.
     fn decode_chunk_rows(
         &self,
-        value_encoding: &pb::CompressiveEncoding,
-        value_buffers: &[Bytes],
-        (has_def, def_bytes, num_levels): (bool, Bytes, usize),
+        chunk: Bytes,
         num_values: usize,
         rows: &[Range<usize>],
-    ) -> Result<DecodedChunk> {
-        let def = if has_def {
-            if num_levels != num_values {
+        def: &mut Vec<u16>,
+        joiner: &mut BlockJoiner,
+    ) -> Result<usize> {
+        let value_encoding = self.value_encoding()?;
+        let parts = self.chunk_parts(&chunk)?;
+        if self.layout.def_compression.is_some() {
+            if parts.num_levels != num_values {
                 return Err(Error::corrupt(format!(
-                    "a chunk without lists has {num_levels} levels for {num_values} values"
+                    "a chunk without lists has {} levels for {num_values} values",
+                    parts.num_levels
                 )));
             }
-            let all = decode::levels(self.layout.def_compression.as_ref(), def_bytes, num_levels)?;
-            let mut def = Vec::with_capacity(rows.iter().map(Range::len).sum());
+            let all = decode::levels(
+                self.layout.def_compression.as_ref(),
+                parts.def,
+                parts.num_levels,
+            )?;
             for range in rows {
                 def.extend_from_slice(
                     all.get(range.clone()).ok_or_else(|| {
@@ -633,24 +640,18 @@ impl MiniBlockPage {
                     })?,
                 );
             }
-            def
-        } else {
-            Vec::new()
-        };
-        let values = decode::miniblock_rows(value_encoding, value_buffers, num_values, rows)?;
-        let num_entries = rows.iter().map(Range::len).sum();
-        if values.num_values() != num_entries {
-            return Err(Error::corrupt(
-                "a chunk decoded to the wrong number of values",
-            ));
         }
-        Ok(DecodedChunk {
-            rep: Vec::new(),
-            def,
-            values,
-            num_entries,
-        })
+        decode::miniblock_rows_into(value_encoding, &parts.values, num_values, rows, joiner)?;
+        Ok(rows.iter().map(Range::len).sum())
     }
+}
+
+/// A chunk's levels and value buffers, not yet decoded.
+struct ChunkParts {
+    num_levels: usize,
+    rep: Bytes,
+    def: Bytes,
+    values: Vec<Bytes>,
 }
 
 /// One decoded chunk.

@@ -5,7 +5,9 @@
 //!
 //! Arguments: the operation (`write`, `scan` or `take`), the format version (`2.0`, `2.1`,
 //! `2.2`), the scale factor (or `embeddings:ROWS` for the vectors) and the repetitions. The file is written once to the system's
-//! temporary directory, outside the repeated part (except for `write`).
+//! temporary directory, outside the repeated part (except for `write`); with `PROFILE_REUSE=1`
+//! a file already there is read as it is, so that a profile of `scan` or `take` holds no
+//! data generation or writing.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
@@ -26,10 +28,10 @@ async fn main() {
     let size = args.get(3).map_or("0.1", String::as_str).to_string();
     let reps: usize = args.get(4).map_or("5", String::as_str).parse().unwrap();
 
-    let dataset = match size.strip_prefix("embeddings:") {
+    let dataset = std::sync::LazyLock::new(|| match size.strip_prefix("embeddings:") {
         Some(rows) => data::embeddings(rows.parse().unwrap()).unwrap(),
         None => data::lineitem(size.parse().unwrap(), None).unwrap(),
-    };
+    });
     let store: Arc<dyn ObjectStore> =
         Arc::new(LocalFileSystem::new_with_prefix(std::env::temp_dir()).unwrap());
     let path = Path::from(format!("lancelet-profile-{version}-{size}.lance"));
@@ -43,7 +45,10 @@ async fn main() {
         }
         writer.finish().await.unwrap();
     };
-    write().await;
+    let reuse = std::env::var("PROFILE_REUSE").is_ok_and(|v| v == "1");
+    if op == "write" || !reuse || !std::env::temp_dir().join(path.as_ref()).exists() {
+        write().await;
+    }
     let reader = FileReader::open(store.clone(), &path).await.unwrap();
     let indices = data::sample_indices(reader.num_rows(), 1000, 7);
     for _ in 0..reps {

@@ -441,7 +441,7 @@ impl BlockDecoder {
     /// `window`, the output from `*len` on, noting each code's start (`base` is `*len`) and
     /// advancing `*len`. Returns whether a code is not in the table.
     #[inline(always)]
-    fn decode_eight(
+    fn decode_eight<const CHECK: bool>(
         &self,
         word: u64,
         base: u32,
@@ -449,17 +449,23 @@ impl BlockDecoder {
         window: &mut [u8; 72],
         len: &mut usize,
     ) -> bool {
-        // Symbols are 1 to 8 bytes long (unknown codes count as 1 here and are reported):
-        // eight of them end within the window's first 64 bytes, so no write leaves it.
+        // Symbols are 1 to 8 bytes long (unknown codes 0 here, and reported when `CHECK`,
+        // which a table of all 255 symbols does not need): eight of them
+        // end within the window's first 64 bytes, so no write leaves it. The position is
+        // masked to 0..64 (which it is anyway) so that the compiler drops the bounds check;
+        // each code's length is added as it is, one add per code on the dependency chain.
         let mut written = 0usize;
         let mut unknown = false;
         for (k, start) in starts.iter_mut().enumerate() {
             let code = usize::from((word >> (8 * k)) as u8);
             *start = base + written as u32;
             let length = self.lengths[code];
-            unknown |= length == 0;
-            window[written..written + 8].copy_from_slice(&self.words[code]);
-            written += usize::from(length.wrapping_sub(1) & 7) + 1;
+            if CHECK {
+                unknown |= length == 0;
+            }
+            let at = written & 63;
+            window[at..at + 8].copy_from_slice(&self.words[code]);
+            written += usize::from(length);
         }
         *len += written;
         unknown
@@ -486,6 +492,22 @@ impl BlockDecoder {
             out.extend_from_slice(codes);
             return Ok(());
         }
+        // A table of all 255 symbols has no unknown codes to look for.
+        if self.num_symbols >= usize::from(ESCAPE) {
+            self.decode_codes::<false>(codes, starts, out)
+        } else {
+            self.decode_codes::<true>(codes, starts, out)
+        }
+    }
+
+    /// [`Self::decode_all`] of compressed codes (`starts` has room for them), looking for
+    /// unknown codes when `CHECK`.
+    fn decode_codes<const CHECK: bool>(
+        &self,
+        codes: &[u8],
+        starts: &mut [u32],
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
         // `out[base..len]` holds the decoded bytes; every symbol is written as a whole 8-byte
         // word into the slack beyond, which is kept at least 72 bytes (eight codes and one
         // word) and zeroed a little at a time, just ahead of the writes.
@@ -508,7 +530,8 @@ impl BlockDecoder {
                 let word = u64::from_le_bytes(*eight);
                 if !has_escape(word) {
                     let start = (len - base) as u32;
-                    unknown |= self.decode_eight(word, start, group_starts, window, &mut len);
+                    unknown |=
+                        self.decode_eight::<CHECK>(word, start, group_starts, window, &mut len);
                     at += 8;
                     continue;
                 }

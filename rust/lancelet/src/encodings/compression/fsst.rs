@@ -410,11 +410,15 @@ impl BlockDecoder {
         }
         let starts = starts.get(..=codes.len()).unwrap_or_default();
         // As in `decode_mapped`: every offset must ascend and find a code's start.
+        // The new offsets go into slots made first (pushed, the vector's length went to
+        // memory per value).
         let kept = offsets.len();
+        let words = words.chunks_exact(W::BITS / 8).skip(1);
+        offsets.resize(kept + words.len(), W::default());
         let mut previous = first;
         let mut descends = false;
         let mut inside_escape = false;
-        for word in words.chunks_exact(W::BITS / 8).skip(1) {
+        for (slot, word) in offsets.iter_mut().skip(kept).zip(words) {
             let at = usize::try_from(W::from_le(word).to_u64()).unwrap_or(usize::MAX);
             descends |= at < previous;
             previous = at;
@@ -423,7 +427,7 @@ impl BlockDecoder {
                 .copied()
                 .unwrap_or(INSIDE_ESCAPE);
             inside_escape |= start == INSIDE_ESCAPE;
-            offsets.push(W::from_u64(base as u64 + u64::from(start)));
+            *slot = W::from_u64(base as u64 + u64::from(start));
         }
         if descends || inside_escape {
             offsets.truncate(kept);

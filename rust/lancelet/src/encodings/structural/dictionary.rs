@@ -173,7 +173,7 @@ where
             data.extend_from_slice(item(index)?);
             offsets.push(offset_of::<T>(data.len())?);
         }
-        return byte_array::<T>(offsets, data);
+        return byte_array::<T>(OffsetBuffer::new(ScalarBuffer::from(offsets)), data);
     }
     let items: Vec<&[u8]> = (0..items.len())
         .map(|index| items.value(index).as_ref())
@@ -182,18 +182,21 @@ where
         return Ok(array);
     }
     let lengths: Vec<usize> = items.iter().map(|item| item.len()).collect();
+    let longest = lengths.iter().copied().max().unwrap_or(0);
     // Offsets are summed as `usize` and narrowed without a check per value: the sum only
     // grows, so the last one fitting the offset type means they all do. (Every index was
-    // checked to be below the item count: the lookups cannot miss.)
-    let mut offsets = Vec::with_capacity(indices.len() + 1);
+    // checked to be below the item count: the lookups cannot miss.) They are written into
+    // slots made first, so that the loop keeps the running total and the vector in
+    // registers: summed in a closure given to `extend`, the total went through memory (a
+    // store and a load per value), and pushed, the vector's length did.
+    let mut offsets = vec![T::Offset::usize_as(0); indices.len() + 1];
     let mut total = 0usize;
-    offsets.push(T::Offset::usize_as(0));
-    offsets.extend(indices.iter().map(|&index| {
+    for (slot, &index) in offsets.iter_mut().skip(1).zip(indices) {
         total += lengths.get(index as usize).copied().unwrap_or(0);
-        T::Offset::usize_as(total)
-    }));
+        *slot = T::Offset::usize_as(total);
+    }
     offset_of::<T>(total)?;
-    let longest = lengths.iter().copied().max().unwrap_or(0);
+    let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
     let data = if longest > 32 {
         let mut data = Vec::with_capacity(total);
         for &index in indices {
@@ -233,9 +236,8 @@ where
         .checked_mul(length)
         .ok_or_else(|| Error::not_supported("dictionary values too large for their offsets"))?;
     offset_of::<T>(total)?;
-    let offsets: Vec<T::Offset> = (0..=indices.len())
-        .map(|row| T::Offset::usize_as(row * length))
-        .collect();
+    // Multiples of the length (which fit the offset type, as their total does).
+    let offsets = OffsetBuffer::<T::Offset>::from_repeated_length(length, indices.len());
     let mut data = vec![0u8; total];
     if length == 1 && items.len() <= 256 {
         // One byte per value, looked up in a table of all 256 possible indices' bytes
@@ -265,11 +267,10 @@ fn offset_of<T: ByteArrayType>(at: usize) -> Result<T::Offset> {
 }
 
 /// A byte array of the looked-up values.
-fn byte_array<T: ByteArrayType>(offsets: Vec<T::Offset>, data: Vec<u8>) -> Result<ArrayRef>
+fn byte_array<T: ByteArrayType>(offsets: OffsetBuffer<T::Offset>, data: Vec<u8>) -> Result<ArrayRef>
 where
     T::Offset: OffsetSizeTrait,
 {
-    let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
     Ok(Arc::new(GenericByteArray::<T>::try_new(
         offsets,
         Buffer::from_vec(data),
@@ -290,20 +291,27 @@ fn gather_words<const N: usize>(items: &[&[u8]], indices: &[u32], total: usize) 
             .copy_from_slice(item);
         words.push((word, item.len()));
     }
-    let mut data = Vec::with_capacity(total + N);
+    // Written at a cursor into bytes made first, so that the loop keeps its position in a
+    // register (extending a vector stored its length to memory per value); the whole word
+    // goes in, the next value overwriting the padding.
+    let mut data = vec![0u8; total + N];
+    let mut at = 0usize;
     for &index in indices {
         let (word, length) = words
             .get(index as usize)
             .ok_or_else(|| Error::corrupt("dictionary index is out of range"))?;
-        // The whole word goes in, then the padding is dropped again (no buffer to zero first).
-        data.extend_from_slice(word);
-        data.truncate(data.len() - N + length);
+        let slot = data
+            .get_mut(at..at + N)
+            .ok_or_else(|| Error::internal("dictionary values do not add up to their size"))?;
+        slot.copy_from_slice(word);
+        at += length;
     }
-    if data.len() != total {
+    if at != total {
         return Err(Error::internal(
             "dictionary values do not add up to their size",
         ));
     }
+    data.truncate(total);
     Ok(data)
 }
 

@@ -424,83 +424,10 @@ fn random_damage_to_pages_and_swapped_pages() {
     assert!(tally.rejected > 0, "{tally:?}");
 }
 
-/// A 2.2 file of 24 000 TPC-H-like rows whose columns take the compressed encodings the
-/// small samples are too small for: run-length keys under zstd, zstd-compressed decimals,
-/// dictionaries of decimals, flags and words, zstd-compressed dictionary indices (line
-/// numbers), bit-packed dates, and FSST-coded text under zstd.
+/// A 2.2 file of [`compressed_batch`]: the compressed encodings the small samples are too
+/// small for.
 async fn compressed_file() -> Vec<u8> {
-    use arrow_array::{Date32Array, Decimal128Array, Int32Array, Int64Array, StringArray};
-    let rows = 24_000usize;
-    let mut random = Random(77);
-    let words = [
-        "carefully",
-        "final",
-        "deposits",
-        "sleep",
-        "quickly",
-        "ironic",
-        "packages",
-        "among",
-        "the",
-        "furiously",
-        "express",
-        "requests",
-        "boost",
-        "slyly",
-        "regular",
-        "accounts",
-    ];
-    let comments: Vec<String> = (0..rows)
-        .map(|_| {
-            let count = 2 + random.below(6) as usize;
-            (0..count)
-                .map(|_| words[random.below(words.len() as u64) as usize])
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .collect();
-    let modes = ["AIR", "MAIL", "RAIL", "SHIP", "TRUCK", "REG AIR", "FOB"];
-    let schema = schema_of(vec![
-        Field::new("key", DataType::Int64, false),
-        Field::new("line", DataType::Int32, false),
-        Field::new("price", DataType::Decimal128(15, 2), false),
-        Field::new("qty", DataType::Decimal128(15, 2), false),
-        Field::new("day", DataType::Date32, false),
-        Field::new("flag", DataType::Utf8, false),
-        Field::new("mode", DataType::Utf8, false),
-        Field::new("comment", DataType::Utf8, false),
-    ]);
-    let columns: Vec<arrow_array::ArrayRef> = vec![
-        Arc::new(Int64Array::from_iter_values(
-            (0..rows as i64).map(|i| i / 4),
-        )),
-        Arc::new(Int32Array::from_iter_values(
-            (0..rows as i32).map(|i| 1 + i % 4),
-        )),
-        Arc::new(
-            Decimal128Array::from_iter_values((0..rows).map(|_| random.below(10_000_000) as i128))
-                .with_precision_and_scale(15, 2)
-                .unwrap(),
-        ),
-        Arc::new(
-            Decimal128Array::from_iter_values(
-                (0..rows).map(|_| 100 * (1 + random.below(50)) as i128),
-            )
-            .with_precision_and_scale(15, 2)
-            .unwrap(),
-        ),
-        Arc::new(Date32Array::from_iter_values(
-            (0..rows).map(|_| 8000 + random.below(2500) as i32),
-        )),
-        Arc::new(StringArray::from_iter_values(
-            (0..rows).map(|_| ["A", "N", "R"][random.below(3) as usize]),
-        )),
-        Arc::new(StringArray::from_iter_values(
-            (0..rows).map(|_| modes[random.below(modes.len() as u64) as usize]),
-        )),
-        Arc::new(StringArray::from_iter_values(&comments)),
-    ];
-    let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
+    let (schema, batch) = compressed_batch();
     let options = WriterOptions::default().with_version(FileVersion::V2_2);
     let store = write(&schema, &[batch], options).await;
     written_bytes(&store).await.to_vec()

@@ -628,7 +628,8 @@ impl Candidate {
     /// Whether the symbol starts `word`, of which `available` bytes are text.
     #[inline]
     fn matches(&self, word: u64, available: usize) -> bool {
-        usize::from(self.len) <= available && word << self.shift == self.shifted
+        // Both tests are made (`&`, not `&&`), so that no branch depends on the text.
+        (usize::from(self.len) <= available) & (word << self.shift == self.shifted)
     }
 }
 
@@ -945,11 +946,12 @@ impl Encoder {
             self.single_byte[(word & 0xff) as usize]
         };
         let long = &self.long_symbols[hash3(word)];
-        if long.matches(word, available) {
-            (long.code, usize::from(long.len))
-        } else {
-            ((short & 0xff) as u8, usize::from(short >> 8))
-        }
+        // Whether the long symbol matches is as good as random: chosen by selects, not by a
+        // branch that would be mispredicted about as often as not.
+        let hit = long.matches(word, available);
+        let long_pair = u16::from(long.code) | u16::from(long.len) << 8;
+        let pair = std::hint::select_unpredictable(hit, long_pair, short);
+        ((pair & 0xff) as u8, usize::from(pair >> 8))
     }
 
     /// The greedy parse of a string into symbols and single bytes.
@@ -985,12 +987,25 @@ impl Encoder {
         let mut written = 0usize;
         let mut new_offsets = Vec::with_capacity(offsets.len());
         new_offsets.push(0u64);
-        for pair in offsets.windows(2) {
-            let (start, end) = (pair[0] as usize, pair[1] as usize);
+        let string = |index: usize| -> Result<Option<(usize, usize)>> {
+            let (Some(&start), Some(&end)) = (offsets.get(index), offsets.get(index + 1)) else {
+                return Ok(None);
+            };
+            let (start, end) = (start as usize, end as usize);
             if start > end || end > last {
                 return Err(Error::internal("string offsets are not ascending"));
             }
-            let room = 2 * (end - start) + 8;
+            Ok(Some((start, end)))
+        };
+        // Strings are compressed two at a time, their parses interleaved: each symbol found
+        // depends on the one before (a chain of loads), so one string alone leaves the core
+        // idle. The second string's codes go after the room the first could need and are
+        // moved down once both are done.
+        let mut index = 0;
+        while let Some(a) = string(index)? {
+            let b = string(index + 1)?;
+            let room_a = 2 * (a.1 - a.0) + 8;
+            let room = room_a + b.map_or(0, |b| 2 * (b.1 - b.0) + 8);
             if written + room > scratch.len() {
                 codes.extend_from_slice(&scratch[..written]);
                 written = 0;
@@ -998,11 +1013,65 @@ impl Encoder {
                     scratch.resize(room, 0);
                 }
             }
-            written = self.compress_range(data, start, end, &mut scratch, written);
+            let Some(b) = b else {
+                written = self.compress_range(data, a.0, a.1, &mut scratch, written);
+                new_offsets.push((codes.len() + written) as u64);
+                break;
+            };
+            let b_at = written + room_a;
+            let (a_end, b_end) = self.compress_pair(data, a, b, &mut scratch, written, b_at);
+            scratch.copy_within(b_at..b_end, a_end);
+            new_offsets.push((codes.len() + a_end) as u64);
+            written = a_end + (b_end - b_at);
             new_offsets.push((codes.len() + written) as u64);
+            index += 2;
         }
         codes.extend_from_slice(&scratch[..written]);
         Ok((codes, new_offsets))
+    }
+
+    /// Compresses strings `a` and `b` (byte ranges of `data`) into `codes` from `at_a` and
+    /// from `at_b` on (each with room for two codes per byte), a symbol of each in turn;
+    /// returns where each one's codes end.
+    fn compress_pair(
+        &self,
+        data: &[u8],
+        (mut a, a_end): (usize, usize),
+        (mut b, b_end): (usize, usize),
+        codes: &mut [u8],
+        mut at_a: usize,
+        mut at_b: usize,
+    ) -> (usize, usize) {
+        while a < a_end && b < b_end {
+            (a, at_a) = self.compress_symbol(data, a, a_end, codes, at_a);
+            (b, at_b) = self.compress_symbol(data, b, b_end, codes, at_b);
+        }
+        let at_a = self.compress_range(data, a, a_end, codes, at_a);
+        let at_b = self.compress_range(data, b, b_end, codes, at_b);
+        (at_a, at_b)
+    }
+
+    /// Writes the code of the longest symbol at `data[at..end]` (or an escape and the byte)
+    /// into `codes` at `written`; returns the positions after them.
+    #[inline(always)]
+    fn compress_symbol(
+        &self,
+        data: &[u8],
+        at: usize,
+        end: usize,
+        codes: &mut [u8],
+        written: usize,
+    ) -> (usize, usize) {
+        let word = word_at(data, at);
+        let (code, len) = self.longest_match(word, (end - at).min(8));
+        // An escape writes 255 and the byte; a symbol writes its code (the second byte is
+        // overwritten by the next code).
+        let escaped = len == 0;
+        if let Some(out) = codes.get_mut(written..written + 2) {
+            out[0] = if escaped { ESCAPE } else { code };
+            out[1] = word as u8;
+        }
+        (at + len.max(1), written + 1 + usize::from(escaped))
     }
 
     /// Compresses `data[start..end]` into `codes` from `written` on (which has room for two
@@ -1018,17 +1087,7 @@ impl Encoder {
     ) -> usize {
         let mut at = start;
         while at < end {
-            let word = word_at(data, at);
-            let (code, len) = self.longest_match(word, (end - at).min(8));
-            // An escape writes 255 and the byte; a symbol writes its code (the second byte
-            // is overwritten by the next code).
-            let escaped = len == 0;
-            if let Some(out) = codes.get_mut(written..written + 2) {
-                out[0] = if escaped { ESCAPE } else { code };
-                out[1] = word as u8;
-            }
-            written += 1 + usize::from(escaped);
-            at += len.max(1);
+            (at, written) = self.compress_symbol(data, at, end, codes, written);
         }
         written
     }
@@ -1193,6 +1252,33 @@ mod tests {
     }
 
     /// Strings of words and stray bytes (which need escapes), 0 to ~60 bytes long.
+    #[test]
+    fn strings_compressed_in_pairs_are_coded_as_one_at_a_time() {
+        // Odd and even counts, empty strings, escapes, and strings longer than the scratch
+        // buffer (which is then flushed and grown between and within pairs).
+        let mut strings = sample_strings(2001);
+        strings.insert(10, Vec::new());
+        strings.insert(500, b"quickly final ".repeat(SCRATCH_BYTES / 10));
+        strings.insert(501, vec![0xff; 70_000]);
+        let encoder = Encoder::train(strings.iter().map(Vec::as_slice));
+        for count in [0, 1, 2, 3, 498, 499, 500, 501, 502, strings.len()] {
+            let mut data = Vec::new();
+            let mut offsets = vec![0u64];
+            for string in &strings[..count] {
+                data.extend_from_slice(string);
+                offsets.push(data.len() as u64);
+            }
+            let (codes, code_offsets) = encoder.compress_strings(&data, &offsets).unwrap();
+            assert_eq!(code_offsets.len(), count + 1);
+            for (string, pair) in strings[..count].iter().zip(code_offsets.windows(2)) {
+                let mut alone = Vec::new();
+                encoder.compress_into(string, &mut alone);
+                assert_eq!(&codes[pair[0] as usize..pair[1] as usize], &alone[..]);
+            }
+            assert_eq!(code_offsets.last().copied(), Some(codes.len() as u64));
+        }
+    }
+
     fn sample_strings(count: usize) -> Vec<Vec<u8>> {
         let words: [&[u8]; 6] = [
             b"quickly ",

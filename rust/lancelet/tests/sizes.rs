@@ -163,13 +163,7 @@ fn text() -> RecordBatch {
     ];
     let mut random = Random(5);
     let comments: Vec<String> = (0..ROWS)
-        .map(|_| {
-            let words = 3 + random.below(5) as usize;
-            (0..words)
-                .map(|_| WORDS[random.below(WORDS.len() as u64) as usize])
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
+        .map(|_| sentence(&mut random, &WORDS, 3, 5))
         .collect();
     let schema = Schema::new(vec![Field::new("comment", DataType::Utf8, false)]);
     let column: ArrayRef = Arc::new(arrow_array::StringArray::from(comments));

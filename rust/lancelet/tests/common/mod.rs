@@ -574,13 +574,7 @@ pub fn compressed_batch() -> (SchemaRef, RecordBatch) {
         "accounts",
     ];
     let comments: Vec<String> = (0..rows)
-        .map(|_| {
-            let count = 2 + random.below(6) as usize;
-            (0..count)
-                .map(|_| words[random.below(words.len() as u64) as usize])
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
+        .map(|_| sentence(&mut random, &words, 2, 6))
         .collect();
     let modes = ["AIR", "MAIL", "RAIL", "SHIP", "TRUCK", "REG AIR", "FOB"];
     let schema = schema_of(vec![
@@ -625,4 +619,13 @@ pub fn compressed_batch() -> (SchemaRef, RecordBatch) {
     ];
     let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
     (schema, batch)
+}
+
+/// `fewest` to `fewest + spread - 1` of `words`, picked by `random`, joined by spaces.
+pub fn sentence(random: &mut Random, words: &[&str], fewest: usize, spread: u64) -> String {
+    let count = fewest + random.below(spread) as usize;
+    (0..count)
+        .map(|_| words[random.below(words.len() as u64) as usize])
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -597,26 +597,8 @@ impl<W: Word> VariableValues<W> {
     /// Appends a variable-width block with offsets of `W` (its offsets checked to ascend
     /// within its data).
     pub fn append(&mut self, block: &DataBlock) -> Result<()> {
-        let DataBlock::Variable {
-            offsets,
-            offset_bits,
-            data,
-            num_values,
-        } = block
-        else {
-            return Err(Error::corrupt("chunks of one page have different shapes"));
-        };
-        if *offset_bits as usize != W::BITS {
-            return Err(Error::corrupt(
-                "chunks of one page have different offset widths",
-            ));
-        }
+        let (words, data, num_values) = offset_words::<W>(block)?;
         let width = W::BITS / 8;
-        let words = num_values
-            .checked_add(1)
-            .and_then(|n| n.checked_mul(width))
-            .and_then(|len| offsets.get(..len))
-            .ok_or_else(|| Error::corrupt("short offsets"))?;
         let (head, rest) = words.split_at(width);
         let first = W::from_le(head).to_u64();
         let last = rest
@@ -661,6 +643,31 @@ impl<W: Word> VariableValues<W> {
             data: Bytes::from(self.data),
         }
     }
+}
+
+/// The offsets of a variable-width block to be joined with offsets of `W` (its `num_values + 1`
+/// little-endian words, checked to be there), its bytes and its value count.
+pub(crate) fn offset_words<W: Word>(block: &DataBlock) -> Result<(&[u8], &Bytes, usize)> {
+    let DataBlock::Variable {
+        offsets,
+        offset_bits,
+        data,
+        num_values,
+    } = block
+    else {
+        return Err(Error::corrupt("chunks of one page have different shapes"));
+    };
+    if *offset_bits as usize != W::BITS {
+        return Err(Error::corrupt(
+            "chunks of one page have different offset widths",
+        ));
+    }
+    let words = num_values
+        .checked_add(1)
+        .and_then(|n| n.checked_mul(W::BITS / 8))
+        .and_then(|len| offsets.get(..len))
+        .ok_or_else(|| Error::corrupt("short offsets"))?;
+    Ok((words, data, *num_values))
 }
 
 /// Little-endian offsets of `width` bytes (4 or 8) as an Arrow buffer of `O`; one loop per

@@ -286,14 +286,15 @@ pub fn miniblock_rows_into(
                 let values = child(&general_encoding.values, "general")?;
                 if let C::Flat(flat) = variant(values)?
                     && flat.data.is_none()
-                {
-                    return joiner.push_decompressed(
+                    && joiner.push_decompressed_in_place(
                         scheme,
                         &buffer(buffers, 0)?,
                         flat.bits_per_value,
                         num_values,
                         MAX_CHUNK_BYTES,
-                    );
+                    )?
+                {
+                    return Ok(());
                 }
                 let mut inner = buffers.to_vec();
                 let first = inner.first_mut().ok_or_else(|| {

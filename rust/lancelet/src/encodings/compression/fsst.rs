@@ -16,7 +16,7 @@
 
 use bytes::Bytes;
 
-use crate::encodings::compression::block::{DataBlock, VariableValues};
+use crate::encodings::compression::block::{DataBlock, VariableValues, offset_words};
 use crate::encodings::compression::fastlanes::Word;
 use crate::encodings::numbering::{FirstSeen, KeyNumbering};
 use crate::error::{Error, Result};
@@ -150,26 +150,8 @@ pub fn decompress_onto<W: Word>(
     joined: &mut VariableValues<W>,
 ) -> Result<()> {
     let decoder = BlockDecoder::parse(table)?;
-    let DataBlock::Variable {
-        offsets,
-        offset_bits,
-        data,
-        num_values,
-    } = block
-    else {
-        return Err(Error::corrupt("FSST values are not variable-width"));
-    };
-    if *offset_bits as usize != W::BITS {
-        return Err(Error::corrupt(
-            "chunks of one page have different offset widths",
-        ));
-    }
+    let (words, data, _) = offset_words::<W>(block)?;
     let width = W::BITS / 8;
-    let words = num_values
-        .checked_add(1)
-        .and_then(|count| count.checked_mul(width))
-        .and_then(|len| offsets.get(..len))
-        .ok_or_else(|| Error::corrupt("FSST offsets are short"))?;
     let first = offset_word::<W>(words, 0);
     let last = offset_word::<W>(words, words.len() / width - 1);
     let codes = data
@@ -1262,12 +1244,7 @@ mod tests {
         strings.insert(501, vec![0xff; 70_000]);
         let encoder = Encoder::train(strings.iter().map(Vec::as_slice));
         for count in [0, 1, 2, 3, 498, 499, 500, 501, 502, strings.len()] {
-            let mut data = Vec::new();
-            let mut offsets = vec![0u64];
-            for string in &strings[..count] {
-                data.extend_from_slice(string);
-                offsets.push(data.len() as u64);
-            }
+            let (data, offsets) = joined(&strings[..count]);
             let (codes, code_offsets) = encoder.compress_strings(&data, &offsets).unwrap();
             assert_eq!(code_offsets.len(), count + 1);
             for (string, pair) in strings[..count].iter().zip(code_offsets.windows(2)) {
@@ -1277,6 +1254,17 @@ mod tests {
             }
             assert_eq!(code_offsets.last().copied(), Some(codes.len() as u64));
         }
+    }
+
+    /// The strings' bytes one after another, and their offsets.
+    fn joined(strings: &[Vec<u8>]) -> (Vec<u8>, Vec<u64>) {
+        let mut data = Vec::new();
+        let mut offsets = vec![0u64];
+        for string in strings {
+            data.extend_from_slice(string);
+            offsets.push(data.len() as u64);
+        }
+        (data, offsets)
     }
 
     fn sample_strings(count: usize) -> Vec<Vec<u8>> {
@@ -1313,12 +1301,7 @@ mod tests {
     #[test]
     fn page_compression_and_block_decoding_round_trip() {
         let strings = sample_strings(3000);
-        let mut data = Vec::new();
-        let mut offsets = vec![0u64];
-        for string in &strings {
-            data.extend_from_slice(string);
-            offsets.push(data.len() as u64);
-        }
+        let (data, offsets) = joined(&strings);
         let encoder = Encoder::train(strings.iter().map(Vec::as_slice));
         let (codes, code_offsets) = encoder.compress_strings(&data, &offsets).unwrap();
         assert!(

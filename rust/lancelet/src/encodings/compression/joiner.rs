@@ -231,54 +231,43 @@ impl BlockJoiner {
         }
     }
 
-    /// Adds a chunk of `num_values` plain values of `bits` under general compression
-    /// (`framed`, expanding to at most `limit` bytes), decompressed straight into the joined
-    /// values when its declared length is theirs.
-    pub fn push_decompressed(
+    /// Decompresses a chunk of `num_values` plain values of `bits` under general compression
+    /// (`framed`) straight into the joined values, when its declared length is theirs (at
+    /// most `limit` bytes) and the joined values are of that width. Returns whether it did;
+    /// otherwise the caller decodes the chunk into a block and pushes it.
+    pub fn push_decompressed_in_place(
         &mut self,
         scheme: Scheme,
         framed: &[u8],
         bits: u64,
         num_values: usize,
         limit: u64,
-    ) -> Result<()> {
-        let length = num_values
+    ) -> Result<bool> {
+        let Some(length) = num_values
             .checked_mul((bits / 8) as usize)
-            .filter(|&length| length as u64 <= limit);
-        let direct = bits.is_multiple_of(8)
-            && bits > 0
-            && length.is_some()
-            && general::declared_length(scheme, framed)? == length.map(|l| l as u64);
-        if let (true, Some(length)) = (direct, length)
-            && let Some(fixed) = self.fixed_values(bits, num_values)?
+            .filter(|&length| length as u64 <= limit)
+        else {
+            return Ok(false);
+        };
+        if !bits.is_multiple_of(8)
+            || bits == 0
+            || general::declared_length(scheme, framed)? != Some(length as u64)
         {
-            let start = fixed.data.len();
-            fixed.data.resize(start + length, 0);
-            let done =
-                general::decompress_into(scheme, framed, &mut fixed.data.as_slice_mut()[start..]);
-            if done.is_err() {
-                fixed.data.truncate(start);
-            } else {
-                fixed.num_values += num_values;
-            }
-            return done;
+            return Ok(false);
         }
-        let data = general::decompress(scheme, framed, limit)?;
-        let needed = (num_values as u64)
-            .checked_mul(bits)
-            .map(|b| b.div_ceil(8))
-            .ok_or_else(|| Error::corrupt("value size overflows"))?;
-        if (data.len() as u64) < needed {
-            return Err(Error::corrupt(format!(
-                "{} bytes cannot hold {num_values} values of {bits} bits",
-                data.len()
-            )));
+        let Some(fixed) = self.fixed_values(bits, num_values)? else {
+            return Ok(false);
+        };
+        let start = fixed.data.len();
+        fixed.data.resize(start + length, 0);
+        let done =
+            general::decompress_into(scheme, framed, &mut fixed.data.as_slice_mut()[start..]);
+        if done.is_err() {
+            fixed.data.truncate(start);
+        } else {
+            fixed.num_values += num_values;
         }
-        self.push(DataBlock::Fixed {
-            data,
-            bits_per_value: bits,
-            num_values,
-        })
+        done.map(|()| true)
     }
 
     /// Adds a chunk of runs (`values` of `bits`, one-byte `lengths`) of `num_values` values,
@@ -491,17 +480,7 @@ mod tests {
 
     #[test]
     fn other_blocks_are_joined_at_the_end() {
-        let text = |value: &str| DataBlock::Variable {
-            offsets: Bytes::from(
-                [0u32, value.len() as u32]
-                    .iter()
-                    .flat_map(|o| o.to_le_bytes())
-                    .collect::<Vec<_>>(),
-            ),
-            offset_bits: 32,
-            data: Bytes::from(value.as_bytes().to_vec()),
-            num_values: 1,
-        };
+        let text = |value: &str| narrow_text(&[0, value.len() as u32], value.as_bytes());
         let mut joiner = BlockJoiner::new(2);
         joiner.push(text("ab")).unwrap();
         joiner.push(text("cde")).unwrap();
@@ -516,14 +495,18 @@ mod tests {
 
     /// A block of 64-bit offsets into `data`, which may start past its first byte.
     fn wide_text(offsets: &[u64], data: &[u8]) -> DataBlock {
+        text_block(offsets, data)
+    }
+
+    /// A block of `W` offsets into `data`.
+    fn text_block<W: Word>(offsets: &[W], data: &[u8]) -> DataBlock {
+        let mut words = Vec::new();
+        for &offset in offsets {
+            offset.write_le(&mut words);
+        }
         DataBlock::Variable {
-            offsets: Bytes::from(
-                offsets
-                    .iter()
-                    .flat_map(|o| o.to_le_bytes())
-                    .collect::<Vec<_>>(),
-            ),
-            offset_bits: 64,
+            offsets: Bytes::from(words),
+            offset_bits: W::BITS as u32,
             data: Bytes::from(data.to_vec()),
             num_values: offsets.len() - 1,
         }
@@ -608,17 +591,7 @@ mod tests {
     }
 
     fn narrow_text(offsets: &[u32], data: &[u8]) -> DataBlock {
-        DataBlock::Variable {
-            offsets: Bytes::from(
-                offsets
-                    .iter()
-                    .flat_map(|o| o.to_le_bytes())
-                    .collect::<Vec<_>>(),
-            ),
-            offset_bits: 32,
-            data: Bytes::from(data.to_vec()),
-            num_values: offsets.len() - 1,
-        }
+        text_block(offsets, data)
     }
 
     fn text_of(block: &DataBlock) -> (Vec<u32>, Vec<u8>) {
@@ -670,22 +643,20 @@ mod tests {
         joiner.push_runs(&[5, 0, 6, 0], &[3, 2], 16, 5).unwrap();
         let plain: Vec<u8> = [1u16, 2, 3].iter().flat_map(|v| v.to_le_bytes()).collect();
         let framed = general::compress(Scheme::Zstd, None, &plain).unwrap();
-        joiner
-            .push_decompressed(Scheme::Zstd, &framed, 16, 3, 1 << 20)
-            .unwrap();
-        // A bare zstd frame (no length prefix) is decompressed on its own and copied.
-        joiner
-            .push_decompressed(Scheme::Zstd, &framed[8..], 16, 3, 1 << 20)
-            .unwrap();
+        let in_place = joiner.push_decompressed_in_place(Scheme::Zstd, &framed, 16, 3, 1 << 20);
+        assert!(in_place.unwrap());
+        // A bare zstd frame (no length prefix) and another width are left to the caller.
+        let bare = joiner.push_decompressed_in_place(Scheme::Zstd, &framed[8..], 16, 3, 1 << 20);
+        assert!(!bare.unwrap());
+        let odd = joiner.push_decompressed_in_place(Scheme::Zstd, &framed, 12, 4, 1 << 20);
+        assert!(!odd.unwrap());
         let short = joiner.push_runs(&[5, 0], &[3], 16, 4);
         assert!(matches!(short, Err(Error::Corrupt { .. })), "{short:?}");
-        let truncated =
-            joiner.push_decompressed(Scheme::Zstd, &framed[..framed.len() - 3], 16, 3, 1 << 20);
+        let cut = &framed[..framed.len() - 3];
+        let truncated = joiner.push_decompressed_in_place(Scheme::Zstd, cut, 16, 3, 1 << 20);
         assert!(truncated.is_err());
-        assert_eq!(
-            words(&joiner.finish().unwrap()),
-            [5, 5, 5, 6, 6, 1, 2, 3, 1, 2, 3]
-        );
+        // What failed left the joined values as they were.
+        assert_eq!(words(&joiner.finish().unwrap()), [5, 5, 5, 6, 6, 1, 2, 3]);
     }
 
     #[test]

@@ -749,14 +749,15 @@ fn mini_block_values(block: &DataBlock, hints: &LeafHints) -> Result<ChunkedValu
     }
 }
 
-/// Bytes of FSST codes per chunk before zstd compression (2.2 text pages). With the offsets
-/// compressed apart from the codes (see [`fsst_zstd_text`]), chunks of 1.8 million TPC-H
-/// comments (SF 0.3) of 16 KiB came to 18.07 MB and decompressed in 15.6 ms, of 8 KiB to
-/// 17.73 MB in 22.0 ms: a zstd frame costs a few microseconds of table building whatever its
-/// size, and a chunk is two frames. A take decompresses twice as much per row (about 17 instead
-/// of 12 µs per chunk). zstd over plain 32 KiB chunks (an earlier choice) was as large as
-/// 8 KiB FSST chunks and took 4 times as long to decompress per chunk.
-const TEXT_CHUNK_BYTES: usize = 16 * 1024;
+/// Bytes of a text chunk (offsets and FSST codes) before zstd compression (2.2 text pages); a
+/// chunk holds at most 2048 values. `target/release/examples/text_chunk_zstd 0.3 10` (1.8
+/// million TPC-H comments, offsets and codes as two frames, see [`fsst_zstd_text`]): chunks of
+/// 8 KiB came to 18.32 MB and decompressed in 23.4 ms, of 16 KiB to 17.69 MB in 19.4 ms, of
+/// 32 KiB (2048 comments) to 18.16 MB in 13.0 ms. A zstd frame costs a few microseconds of
+/// table building whatever its size, and each chunk is two. On lineitem SF 1, 32 KiB chunks
+/// against 16 KiB: 1.5 MB larger, a Python `read_all` 5% less CPU, a 100-row take about 5%
+/// slower (a take decompresses a whole chunk per row).
+const TEXT_CHUNK_BYTES: usize = 32 * 1024;
 
 /// The zstd level of FSST-compressed text chunks: level 2 compresses them about 20% faster than
 /// the default level 3 (TPC-H comments, a page of 300 000: 12.2 against 15.1 ms) for much the
@@ -775,9 +776,9 @@ const TEXT_ZSTD_LEVEL: i32 = 2;
 /// Each chunk's offsets and codes are separate zstd frames, the codes' literals stored raw
 /// ([`encode::with_zstd_offsets_apart`]). As one frame, the chunk's bytes shared one Huffman
 /// table, and decoding the codes' literals through it was most of the time zstd took: on the
-/// comments above (16 KiB chunks), 19.17 MB decompressing in 18.6 ms as one frame, 18.07 MB in
-/// 15.6 ms as two (the offsets alone compress from 7.2 to 4.4 MB with a table of their own;
-/// the codes' Huffman coding saved them about 5%).
+/// comments above (32 KiB chunks), 19.15 MB decompressing in 18.1 ms as one frame, 18.16 MB
+/// in 13.0 ms as two (the offsets compress far better with a table of their own; Huffman
+/// coding saved the codes about 5%).
 fn fsst_zstd_text(
     data: &[u8],
     offsets: &[u64],

@@ -206,7 +206,22 @@ impl Scan {
         let chunk_schema = schema.clone();
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         let batches = stream::iter(chunks)
-            .map(move |chunk| read_chunk(&io, &fields, chunk_schema.clone(), chunk, cores))
+            .map(move |chunk| {
+                // The chunk's columns are joined into a batch on a worker too, so that the
+                // stream's poller (a Python thread, say) is woken once per chunk, not once
+                // per column.
+                let task = AbortOnDrop(tokio::spawn(read_chunk(
+                    &io,
+                    &fields,
+                    chunk_schema.clone(),
+                    chunk,
+                    cores,
+                )));
+                async move {
+                    task.await
+                        .map_err(|e| Error::internal(format!("read task failed: {e}")))?
+                }
+            })
             .buffered(in_flight);
         let rebatched = Rebatch::new(batches.boxed(), self.batch_size);
         Ok(BatchStream {

@@ -539,21 +539,23 @@ impl MiniBlockPage {
         } else {
             0
         };
-        let mut sizes = Vec::with_capacity(num_buffers);
-        for _ in 0..num_buffers {
-            sizes.push(if self.layout.has_large_chunk {
-                reader.u32()? as usize
-            } else {
-                usize::from(reader.u16()?)
-            });
-        }
+        // The buffer sizes are read where they stand in the header once the levels are
+        // found (a vector of sizes and one of buffers per chunk were two allocations per
+        // chunk decoded).
+        let size_width = if self.layout.has_large_chunk { 4 } else { 2 };
+        let sizes = reader.borrow(num_buffers * size_width)?;
         reader.align();
         let rep = reader.take(rep_size)?;
         reader.align();
         let def = reader.take(def_size)?;
         reader.align();
-        let mut values = Vec::with_capacity(num_buffers);
-        for size in sizes {
+        let mut values = ValueBuffers::new(num_buffers);
+        for size in sizes.chunks_exact(size_width) {
+            let size = match *size {
+                [a, b] => usize::from(u16::from_le_bytes([a, b])),
+                [a, b, c, d] => u32::from_le_bytes([a, b, c, d]) as usize,
+                _ => return Err(Error::internal("a chunk buffer size of another width")),
+            };
             values.push(reader.take(size)?);
             reader.align();
         }
@@ -651,7 +653,63 @@ struct ChunkParts {
     num_levels: usize,
     rep: Bytes,
     def: Bytes,
-    values: Vec<Bytes>,
+    values: ValueBuffers,
+}
+
+/// The value buffers of one chunk: up to [`INLINE_BUFFERS`] kept inline (every encoding has
+/// one to three), more in a vector.
+enum ValueBuffers {
+    Inline {
+        buffers: [Bytes; INLINE_BUFFERS],
+        len: usize,
+    },
+    Heap(Vec<Bytes>),
+}
+
+/// Value buffers of a chunk kept without an allocation.
+const INLINE_BUFFERS: usize = 4;
+
+impl ValueBuffers {
+    /// Room for `count` buffers.
+    fn new(count: usize) -> Self {
+        if count <= INLINE_BUFFERS {
+            ValueBuffers::Inline {
+                buffers: Default::default(),
+                len: 0,
+            }
+        } else {
+            ValueBuffers::Heap(Vec::with_capacity(count))
+        }
+    }
+
+    /// Adds a buffer (inline ones spill into a vector when full).
+    fn push(&mut self, buffer: Bytes) {
+        match self {
+            ValueBuffers::Inline { buffers, len } => match buffers.get_mut(*len) {
+                Some(slot) => {
+                    *slot = buffer;
+                    *len += 1;
+                }
+                None => {
+                    let mut all: Vec<Bytes> = std::mem::take(buffers).into();
+                    all.push(buffer);
+                    *self = ValueBuffers::Heap(all);
+                }
+            },
+            ValueBuffers::Heap(all) => all.push(buffer),
+        }
+    }
+}
+
+impl std::ops::Deref for ValueBuffers {
+    type Target = [Bytes];
+
+    fn deref(&self) -> &[Bytes] {
+        match self {
+            ValueBuffers::Inline { buffers, len } => buffers.get(..*len).unwrap_or_default(),
+            ValueBuffers::Heap(all) => all,
+        }
+    }
 }
 
 /// One decoded chunk.
@@ -668,26 +726,33 @@ struct ChunkReader<'a> {
     at: usize,
 }
 
-impl ChunkReader<'_> {
+impl<'a> ChunkReader<'a> {
     fn take(&mut self, len: usize) -> Result<Bytes> {
-        let end = self
-            .at
-            .checked_add(len)
-            .filter(|&end| end <= self.bytes.len())
-            .ok_or_else(|| Error::corrupt("mini-block chunk is shorter than its header says"))?;
+        let end = self.end_of(len)?;
         let out = self.bytes.slice(self.at..end);
         self.at = end;
         Ok(out)
     }
 
-    fn u16(&mut self) -> Result<u16> {
-        let b = self.take(2)?;
-        Ok(u16::from_le_bytes([b[0], b[1]]))
+    /// The next `len` bytes, borrowed (no reference count is taken).
+    fn borrow(&mut self, len: usize) -> Result<&'a [u8]> {
+        let end = self.end_of(len)?;
+        let bytes: &'a Bytes = self.bytes;
+        let out = bytes.get(self.at..end).unwrap_or_default();
+        self.at = end;
+        Ok(out)
     }
 
-    fn u32(&mut self) -> Result<u32> {
-        let b = self.take(4)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    fn end_of(&self, len: usize) -> Result<usize> {
+        self.at
+            .checked_add(len)
+            .filter(|&end| end <= self.bytes.len())
+            .ok_or_else(|| Error::corrupt("mini-block chunk is shorter than its header says"))
+    }
+
+    fn u16(&mut self) -> Result<u16> {
+        let b = self.borrow(2)?;
+        Ok(u16::from_le_bytes([b[0], b[1]]))
     }
 
     fn align(&mut self) {

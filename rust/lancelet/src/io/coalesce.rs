@@ -33,10 +33,27 @@ pub struct Piece {
 pub struct ReadPlan {
     /// The byte ranges to request, sorted and disjoint.
     pub requests: Vec<Range<u64>>,
-    /// For each wanted range (in the order given), the pieces that make it up, in order.
-    /// Usually one piece; several when the range spans requests of a split range. Empty
-    /// ranges have none.
-    pub pieces: Vec<Vec<Piece>>,
+    /// The pieces of all wanted ranges, each range's together ([`ReadPlan::pieces_of`]).
+    pieces: Vec<Piece>,
+    /// For each wanted range (in the order given), where its pieces are in `pieces`.
+    spans: Vec<Range<usize>>,
+}
+
+impl ReadPlan {
+    /// The pieces that make up wanted range `index`, in order: usually one; several when the
+    /// range spans requests of a split range; none for an empty range (or an index beyond
+    /// the wanted ranges).
+    pub fn pieces_of(&self, index: usize) -> &[Piece] {
+        self.spans
+            .get(index)
+            .and_then(|span| self.pieces.get(span.clone()))
+            .unwrap_or_default()
+    }
+
+    /// The pieces of every wanted range, in the order the ranges were given.
+    pub fn all_pieces(&self) -> impl Iterator<Item = &[Piece]> {
+        (0..self.spans.len()).map(|index| self.pieces_of(index))
+    }
 }
 
 /// Plans the requests that cover `wanted`; see the module docs.
@@ -53,43 +70,93 @@ pub fn plan(wanted: &[Range<u64>], options: CoalesceOptions) -> ReadPlan {
     order.sort_by_key(|&i| (wanted[i].start, wanted[i].end));
 
     let mut requests: Vec<Range<u64>> = Vec::new();
-    let mut pieces = vec![Vec::new(); wanted.len()];
+    // Each range's pieces go into one vector, together (a vector per range was an allocation
+    // per mini-block chunk read).
+    let mut pieces: Vec<Piece> = Vec::with_capacity(wanted.len());
+    let mut spans = vec![0..0; wanted.len()];
     for index in order {
         let range = &wanted[index];
-        let out = &mut pieces[index];
-        let mut start = range.start;
-        // 1. Bytes already covered by earlier requests.
-        while start < range.end {
-            let Some(request) = covering(&requests, start) else {
-                break;
-            };
-            let end = range.end.min(requests[request].end);
-            push_piece(out, request, start - requests[request].start, end - start);
-            start = end;
+        let first = pieces.len();
+        let out = Pieces {
+            all: &mut pieces,
+            first,
+        };
+        plan_range(range, options, max_request, &mut requests, out);
+        spans[index] = first..pieces.len();
+    }
+    ReadPlan {
+        requests,
+        pieces,
+        spans,
+    }
+}
+
+/// The pieces of the range being planned: those of `all` from `first` on.
+struct Pieces<'a> {
+    all: &'a mut Vec<Piece>,
+    first: usize,
+}
+
+impl Pieces<'_> {
+    /// Appends a piece, joining it to the range's previous one when they are adjacent in one
+    /// request.
+    fn push(&mut self, request: usize, offset: u64, len: u64) {
+        if self.all.len() > self.first
+            && let Some(last) = self.all.last_mut()
+            && last.request == request
+            && last.offset + last.len == offset
+        {
+            last.len += len;
+            return;
         }
-        if start >= range.end {
-            continue;
-        }
-        // 2. Extend the last request if close enough and still within the limit.
-        if let Some(last) = requests.last_mut() {
-            let close = start <= last.end.saturating_add(options.max_gap);
-            if close && range.end - last.start <= max_request {
-                last.end = range.end;
-                let request = requests.len() - 1;
-                let offset = start - requests[request].start;
-                push_piece(out, request, offset, range.end - start);
-                continue;
-            }
-        }
-        // 3. New requests, split at the size limit.
-        while start < range.end {
-            let end = range.end.min(start.saturating_add(max_request));
-            requests.push(start..end);
-            push_piece(out, requests.len() - 1, 0, end - start);
-            start = end;
+        self.all.push(Piece {
+            request,
+            offset,
+            len,
+        });
+    }
+}
+
+/// Plans one wanted range: the part already inside earlier requests is taken from them, and
+/// the rest either extends the last request or starts new ones.
+fn plan_range(
+    range: &Range<u64>,
+    options: CoalesceOptions,
+    max_request: u64,
+    requests: &mut Vec<Range<u64>>,
+    mut out: Pieces<'_>,
+) {
+    let mut start = range.start;
+    // 1. Bytes already covered by earlier requests.
+    while start < range.end {
+        let Some(request) = covering(requests, start) else {
+            break;
+        };
+        let end = range.end.min(requests[request].end);
+        out.push(request, start - requests[request].start, end - start);
+        start = end;
+    }
+    if start >= range.end {
+        return;
+    }
+    // 2. Extend the last request if close enough and still within the limit.
+    if let Some(last) = requests.last_mut() {
+        let close = start <= last.end.saturating_add(options.max_gap);
+        if close && range.end - last.start <= max_request {
+            last.end = range.end;
+            let request = requests.len() - 1;
+            let offset = start - requests[request].start;
+            out.push(request, offset, range.end - start);
+            return;
         }
     }
-    ReadPlan { requests, pieces }
+    // 3. New requests, split at the size limit.
+    while start < range.end {
+        let end = range.end.min(start.saturating_add(max_request));
+        requests.push(start..end);
+        out.push(requests.len() - 1, 0, end - start);
+        start = end;
+    }
 }
 
 /// The request containing byte `at`, if any (requests are sorted and disjoint).
@@ -97,22 +164,6 @@ fn covering(requests: &[Range<u64>], at: u64) -> Option<usize> {
     let after = requests.partition_point(|r| r.start <= at);
     let candidate = after.checked_sub(1)?;
     (at < requests[candidate].end).then_some(candidate)
-}
-
-/// Appends a piece, joining it to the previous one when they are adjacent in one request.
-fn push_piece(pieces: &mut Vec<Piece>, request: usize, offset: u64, len: u64) {
-    if let Some(last) = pieces.last_mut()
-        && last.request == request
-        && last.offset + last.len == offset
-    {
-        last.len += len;
-        return;
-    }
-    pieces.push(Piece {
-        request,
-        offset,
-        len,
-    });
 }
 
 #[cfg(test)]
@@ -131,16 +182,16 @@ mod tests {
         let plan = plan(&wanted, OPTIONS);
         assert_eq!(plan.requests, vec![0..30, 10_000..10_010]);
         assert_eq!(
-            plan.pieces[3],
-            vec![Piece {
+            plan.pieces_of(3),
+            [Piece {
                 request: 0,
                 offset: 5,
                 len: 3
             }]
         );
         assert_eq!(
-            plan.pieces[2],
-            vec![Piece {
+            plan.pieces_of(2),
+            [Piece {
                 request: 1,
                 offset: 0,
                 len: 10
@@ -156,7 +207,7 @@ mod tests {
         };
         let plan = plan(std::slice::from_ref(&(0..25)), options);
         assert_eq!(plan.requests, vec![0..10, 10..20, 20..25]);
-        assert_eq!(plan.pieces[0].len(), 3);
+        assert_eq!(plan.pieces_of(0).len(), 3);
     }
 
     fn file_bytes(len: u64) -> Vec<u8> {
@@ -193,7 +244,7 @@ mod tests {
                 .iter()
                 .map(|r| &file[r.start as usize..r.end as usize])
                 .collect();
-            for (range, pieces) in wanted.iter().zip(&plan.pieces) {
+            for (range, pieces) in wanted.iter().zip(plan.all_pieces()) {
                 let mut bytes = Vec::new();
                 for piece in pieces {
                     let request = fetched[piece.request];

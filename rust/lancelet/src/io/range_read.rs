@@ -101,8 +101,7 @@ pub trait RangeRead: Send + Sync + Debug {
         }
         let plan = coalesce::plan(ranges, self.hints().coalesce);
         let fetched = self.read_requests(&plan.requests).await?;
-        plan.pieces
-            .iter()
+        plan.all_pieces()
             .map(|pieces| assemble(&fetched, pieces))
             .collect()
     }

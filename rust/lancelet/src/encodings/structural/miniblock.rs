@@ -656,8 +656,8 @@ struct ChunkParts {
     values: ValueBuffers,
 }
 
-/// The value buffers of one chunk: up to [`INLINE_BUFFERS`] kept inline (every encoding has
-/// one to three), more in a vector.
+/// The value buffers of one chunk: up to [`INLINE_BUFFERS`] kept inline (most encodings have
+/// one or two), more in a vector.
 enum ValueBuffers {
     Inline {
         buffers: [Bytes; INLINE_BUFFERS],

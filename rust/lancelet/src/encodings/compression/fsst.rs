@@ -337,36 +337,17 @@ impl BlockDecoder {
         let mut out = Vec::new();
         self.decode_all(codes, starts, &mut out)?;
         let starts = starts.get(..=codes.len()).unwrap_or_default();
-        // Each offset becomes the start of its code's output; a string that starts inside an
-        // escape reads as `INSIDE_ESCAPE`. Ascending offsets between `first` and `last` all
-        // find a start.
-        let mut previous = first;
-        let mut descends = false;
-        let mut inside_escape = false;
+        let mut mapping = OffsetMapping::new(starts, first);
         let mut decoded = Vec::with_capacity(words.len() * W);
         for &word in words {
-            let at = read(word);
-            descends |= at < previous;
-            previous = at;
-            let start = starts
-                .get(at.wrapping_sub(first))
-                .copied()
-                .unwrap_or(INSIDE_ESCAPE);
-            inside_escape |= start == INSIDE_ESCAPE;
+            let start = mapping.start_of(read(word));
             let mut bytes = [0u8; W];
             let le = u64::from(start).to_le_bytes();
             let n = W.min(8);
             bytes[..n].copy_from_slice(&le[..n]);
             decoded.extend_from_slice(&bytes);
         }
-        if descends {
-            return Err(Error::corrupt("FSST offsets descend"));
-        }
-        if inside_escape {
-            return Err(Error::corrupt(
-                "an FSST string starts or ends inside an escape",
-            ));
-        }
+        mapping.check()?;
         Ok((Bytes::from(decoded), out))
     }
 
@@ -391,34 +372,21 @@ impl BlockDecoder {
             ));
         }
         let starts = starts.get(..=codes.len()).unwrap_or_default();
-        // As in `decode_mapped`: every offset must ascend and find a code's start.
-        // The new offsets go into slots made first (pushed, the vector's length went to
+        // Every offset must ascend and find a code's start. The new offsets go into slots
+        // made first (pushed, the vector's length went to
         // memory per value).
         let kept = offsets.len();
         let words = words.chunks_exact(W::BITS / 8).skip(1);
         offsets.resize(kept + words.len(), W::default());
-        let mut previous = first;
-        let mut descends = false;
-        let mut inside_escape = false;
+        let mut mapping = OffsetMapping::new(starts, first);
         for (slot, word) in offsets.iter_mut().skip(kept).zip(words) {
             let at = usize::try_from(W::from_le(word).to_u64()).unwrap_or(usize::MAX);
-            descends |= at < previous;
-            previous = at;
-            let start = starts
-                .get(at.wrapping_sub(first))
-                .copied()
-                .unwrap_or(INSIDE_ESCAPE);
-            inside_escape |= start == INSIDE_ESCAPE;
-            *slot = W::from_u64(base as u64 + u64::from(start));
+            *slot = W::from_u64(base as u64 + u64::from(mapping.start_of(at)));
         }
-        if descends || inside_escape {
+        if let Err(error) = mapping.check() {
             offsets.truncate(kept);
             data.truncate(base);
-            return Err(Error::corrupt(if descends {
-                "FSST offsets descend"
-            } else {
-                "an FSST string starts or ends inside an escape"
-            }));
+            return Err(error);
         }
         Ok(())
     }
@@ -550,6 +518,56 @@ impl BlockDecoder {
             )));
         }
         out.truncate(len);
+        Ok(())
+    }
+}
+
+/// Maps string offsets (positions in a block's codes, from `first`) to where their codes'
+/// output starts ([`BlockDecoder::decode_all`]'s `starts`), noting offsets that descend or
+/// fall inside an escape (or beyond the codes) without a branch per offset.
+struct OffsetMapping<'a> {
+    starts: &'a [u32],
+    first: usize,
+    previous: usize,
+    descends: bool,
+    inside_escape: bool,
+}
+
+impl<'a> OffsetMapping<'a> {
+    fn new(starts: &'a [u32], first: usize) -> Self {
+        Self {
+            starts,
+            first,
+            previous: first,
+            descends: false,
+            inside_escape: false,
+        }
+    }
+
+    /// The output start of the code at `at` ([`INSIDE_ESCAPE`] when there is none).
+    #[inline(always)]
+    fn start_of(&mut self, at: usize) -> u32 {
+        self.descends |= at < self.previous;
+        self.previous = at;
+        let start = self
+            .starts
+            .get(at.wrapping_sub(self.first))
+            .copied()
+            .unwrap_or(INSIDE_ESCAPE);
+        self.inside_escape |= start == INSIDE_ESCAPE;
+        start
+    }
+
+    /// An error when an offset descended or found no code start.
+    fn check(&self) -> Result<()> {
+        if self.descends {
+            return Err(Error::corrupt("FSST offsets descend"));
+        }
+        if self.inside_escape {
+            return Err(Error::corrupt(
+                "an FSST string starts or ends inside an escape",
+            ));
+        }
         Ok(())
     }
 }

@@ -11,7 +11,6 @@
 
 use std::time::Instant;
 
-use arrow_array::cast::AsArray;
 use bytes::Bytes;
 use lancelet::encodings::compression::encode;
 use lancelet::encodings::compression::fsst::Encoder;
@@ -22,16 +21,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let sf: f64 = args.get(1).map_or("0.3", String::as_str).parse().unwrap();
     let reps: usize = args.get(2).map_or("10", String::as_str).parse().unwrap();
-    let dataset = data::lineitem(sf, None).unwrap();
-    let column = dataset.schema.index_of("l_comment").unwrap();
-    let mut text = Vec::new();
-    let mut offsets = vec![0u64];
-    for batch in &dataset.batches {
-        for value in batch.column(column).as_string::<i32>().iter().flatten() {
-            text.extend_from_slice(value.as_bytes());
-            offsets.push(text.len() as u64);
-        }
-    }
+    let (text, offsets) = data::lineitem_comments(sf);
     let strings = offsets
         .windows(2)
         .map(|w| &text[w[0] as usize..w[1] as usize]);

@@ -292,6 +292,18 @@ pub fn lineitem(sf: f64, text_pool_bytes: Option<i32>) -> Result<Dataset> {
     Dataset::new(DatasetKind::Lineitem, schema, batches)
 }
 
+/// The `l_comment` strings of TPC-H lineitem at scale factor `sf`, joined, and their
+/// `count + 1` offsets (for kernels that work on raw text, such as FSST).
+pub fn lineitem_comments(sf: f64) -> (Vec<u8>, Vec<u64>) {
+    let mut text = Vec::new();
+    let mut offsets = vec![0u64];
+    for item in LineItemGenerator::new(sf, 1, 1).iter() {
+        text.extend_from_slice(item.l_comment.as_bytes());
+        offsets.push(text.len() as u64);
+    }
+    (text, offsets)
+}
+
 /// Writes `data` to `path` as an Arrow IPC file (uncompressed, one record batch per batch),
 /// for tools that read such files (`python/benchmarks/compare.py --ipc`).
 pub fn write_ipc_file(data: &Dataset, path: &std::path::Path) -> Result<()> {

@@ -33,7 +33,7 @@ fn main() {
         text.len(),
         codes.len()
     );
-    for chunk_bytes in [8 * 1024, 16 * 1024, 32 * 1024] {
+    for chunk_bytes in [4 * 1024, 8 * 1024, 16 * 1024, 32 * 1024] {
         let chunked = encode::variable_chunks_of(&codes, &code_offsets, 32, chunk_bytes).unwrap();
         let chunks: Vec<(Bytes, usize)> = chunked
             .chunks

@@ -194,3 +194,80 @@ async fn a_take_loads_the_metadata_of_the_pages_it_touches_only() {
     // A scan loads the other pages and reads everything back.
     assert_same(&batch, &read_scan(reader.scan()).await);
 }
+
+#[tokio::test]
+async fn a_take_reads_no_more_of_a_zstd_chunk_than_of_a_plain_one() {
+    // 2.2 compresses comment-like text (FSST, then zstd per chunk) and the dictionary indices
+    // of line numbers (1, 2, 3, ... per order; zstd over bytes) in chunks that a take reads
+    // whole. Those chunks hold what a plain chunk holds (4 KiB of codes and offsets; 1024
+    // indices), so a row costs no more bytes than FSST alone or bit-packing would.
+    const WORDS: [&str; 12] = [
+        "furiously",
+        "quickly",
+        "final",
+        "regular",
+        "pending",
+        "ironic",
+        "deposits",
+        "requests",
+        "accounts",
+        "packages",
+        "theodolites",
+        "beans",
+    ];
+    let schema = schema_of(vec![
+        Field::new("comment", DataType::Utf8, false),
+        Field::new("line", DataType::Int32, false),
+    ]);
+    let mut random = Random(11);
+    let comments: ArrayRef = Arc::new(StringArray::from_iter_values(
+        (0..ROWS).map(|_| sentence(&mut random, &WORDS, 2, 5)),
+    ));
+    let mut lines = Vec::with_capacity(ROWS);
+    while lines.len() < ROWS {
+        let order_lines = 1 + random.below(7) as i32;
+        lines.extend(1..=order_lines);
+    }
+    lines.truncate(ROWS);
+    let lines: ArrayRef = Arc::new(arrow_array::Int32Array::from(lines));
+    let batch = RecordBatch::try_new(schema.clone(), vec![comments, lines]).unwrap();
+    let store = write(&schema, std::slice::from_ref(&batch), WriterOptions::default()).await;
+    let reader = open(&store).await;
+    let columns = &reader.metadata().columns;
+    let comment_page = describe(&columns[0].pages[0]);
+    assert!(
+        comment_page.contains("general(zstd, fsst("),
+        "{comment_page}"
+    );
+    let line_page = describe(&columns[1].pages[0]);
+    assert!(
+        line_page.contains("values=general(zstd, flat(8)), dictionary="),
+        "{line_page}"
+    );
+
+    // (column, largest read of one row's chunk): 4 KiB of text chunk plus zstd's framing; 1024
+    // three-bit indices bit-packed.
+    for (index, (column, largest_read)) in [("comment", 4096 + 64), ("line", 1024 * 3 / 8)]
+        .into_iter()
+        .enumerate()
+    {
+        // The first take loads the pages' chunk tables and dictionaries; then a row costs
+        // one read of its chunk.
+        read_scan(reader.take(vec![0]).with_columns([column])).await;
+        for row in [1_234u64, 50_000, 77_777, ROWS as u64 - 1] {
+            store.reset();
+            let got = read_scan(reader.take(vec![row]).with_columns([column])).await;
+            assert_eq!(
+                got.column(0).as_ref(),
+                batch.column(index).slice(row as usize, 1).as_ref(),
+                "{column} {row}"
+            );
+            let stats = store.stats();
+            assert_eq!(stats.read_requests, 1, "{column} {row}: {stats:?}");
+            assert!(
+                stats.read_bytes <= largest_read,
+                "{column} {row}: {stats:?}"
+            );
+        }
+    }
+}

@@ -104,11 +104,13 @@ async fn fixed_width_columns_stay_within_their_budgets_in_2_2() {
         ("flags", "values=inline_bitpacking(32), dictionary=", 0.53),
         // Runs of sorted keys: zstd over the run-length encoded values.
         ("orderkey", "general(zstd, rle(flat(64), flat(8)))", 0.6),
-        // 1, 2, 3, ... per order: zstd finds the repeating sequences.
+        // 1, 2, 3, ... per order: zstd finds the repeating sequences (0.268 bytes/row in
+        // chunks of 1024 indices, the size of a bit-packed chunk, which a take reads per
+        // row; 0.21 in chunks of 4096).
         (
             "linenumber",
             "values=general(zstd, flat(8)), dictionary=",
-            0.25,
+            0.28,
         ),
     ];
     for ((name, encoding, per_row), (want_name, want_encoding, budget)) in costs.iter().zip(budgets)
@@ -184,8 +186,9 @@ async fn text_is_fsst_and_zstd_compressed_in_2_2_and_fsst_compressed_in_2_1() {
         "{encoding_2_2}"
     );
     assert!(encoding_2_1.contains("fsst("), "{encoding_2_1}");
-    // 7.42 and 10.62 bytes per row when written (8.38 in 2.2 before each chunk's offsets and
-    // codes were separate zstd frames; zstd over plain text chunks was 10.67).
-    assert!(per_row_2_2 <= 7.6, "2.2: {per_row_2_2:.3} bytes/row");
+    // 7.95 and 10.62 bytes per row when written, with 4 KiB chunks as plain text has (7.42
+    // with chunks of 32 KiB; 8.38 before each chunk's offsets and codes were separate zstd
+    // frames; zstd over plain text chunks was 10.67).
+    assert!(per_row_2_2 <= 8.1, "2.2: {per_row_2_2:.3} bytes/row");
     assert!(per_row_2_1 <= 10.9, "2.1: {per_row_2_1:.3} bytes/row");
 }

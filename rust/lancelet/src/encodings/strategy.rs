@@ -749,15 +749,16 @@ fn mini_block_values(block: &DataBlock, hints: &LeafHints) -> Result<ChunkedValu
     }
 }
 
-/// Bytes of a text chunk (offsets and FSST codes) before zstd compression (2.2 text pages); a
-/// chunk holds at most 2048 values. `target/release/examples/text_chunk_zstd 0.3 10` (1.8
-/// million TPC-H comments, offsets and codes as two frames, see [`fsst_zstd_text`]): chunks of
-/// 8 KiB came to 18.32 MB and decompressed in 23.4 ms, of 16 KiB to 17.69 MB in 19.4 ms, of
-/// 32 KiB (2048 comments) to 18.16 MB in 13.0 ms. A zstd frame costs a few microseconds of
-/// table building whatever its size, and each chunk is two. On lineitem SF 1, 32 KiB chunks
-/// against 16 KiB: 1.5 MB larger, a Python `read_all` 5% less CPU, a 100-row take about 5%
-/// slower (a take decompresses a whole chunk per row).
-const TEXT_CHUNK_BYTES: usize = 32 * 1024;
+/// Bytes of a text chunk (offsets and FSST codes) before zstd compression (2.2 text pages):
+/// those of a plain variable-width chunk, so that a take, which reads a whole chunk per row,
+/// reads no more than it would of FSST codes alone (Lance's choice). On TPC-H comments that
+/// is 256 strings, about 2.7 KiB compressed, where pylance 14.0.2 reads 3.5 KiB per row.
+/// Larger chunks compress a little better and decompress faster, since zstd spends a few
+/// microseconds per frame on its tables (`target/release/examples/text_chunk_zstd 0.3 10`,
+/// 1.8 million comments: 19.03 MB in 23.5 ms with these chunks, 18.16 MB in 13.2 ms with 32
+/// KiB ones), but a take then reads 8 times the bytes per row (lineitem SF 1 `l_comment`, 100
+/// rows: 2 045 820 bytes against pylance's 445 108).
+const TEXT_CHUNK_BYTES: usize = encode::VARIABLE_CHUNK_BYTES;
 
 /// The zstd level of FSST-compressed text chunks: level 2 compresses them about 20% faster than
 /// the default level 3 (TPC-H comments, a page of 300 000: 12.2 against 15.1 ms) for much the
@@ -776,9 +777,9 @@ const TEXT_ZSTD_LEVEL: i32 = 2;
 /// Each chunk's offsets and codes are separate zstd frames, the codes' literals stored raw
 /// ([`encode::with_zstd_offsets_apart`]). As one frame, the chunk's bytes shared one Huffman
 /// table, and decoding the codes' literals through it was most of the time zstd took: on the
-/// comments above (32 KiB chunks), 19.15 MB decompressing in 18.1 ms as one frame, 18.16 MB
-/// in 13.0 ms as two (the offsets compress far better with a table of their own; Huffman
-/// coding saved the codes about 5%).
+/// comments above, 19.59 MB decompressing in 32.4 ms as one frame, 19.03 MB in 23.5 ms as two
+/// (32 KiB chunks: 19.15 MB in 18.3 ms, 18.16 MB in 13.2 ms); the offsets compress far better
+/// with a table of their own, and Huffman coding would save the codes only about 4%.
 fn fsst_zstd_text(
     data: &[u8],
     offsets: &[u64],
@@ -1088,7 +1089,8 @@ fn index_values(indices: &[u64], bits: u64, hints: &LeafHints) -> Result<Chunked
 /// spends whole bits per index, zstd's entropy coding less when the indices repeat in
 /// patterns (TPC-H line numbers 1, 2, 3, ... per order: 46% smaller). Bit-packed indices are
 /// read one by one in a take, while a zstd chunk is decompressed whole (about 13 µs per taken
-/// row), so a small saving (nine tax rates: 12%) is not worth it.
+/// row), so a small saving (nine tax rates: 12%) is not worth it. Byte indices are chunked by
+/// [`INDEX_ZSTD_CHUNK_BYTES`] for zstd.
 fn u32_index_values(
     indices: &[u32],
     version: FileVersion,
@@ -1107,9 +1109,20 @@ fn u32_index_values(
         return Ok(packed);
     }
     let bytes: Vec<u8> = indices.iter().map(|&i| i as u8).collect();
-    let flat = encode::flat(&Bytes::from(bytes), 8, indices.len())?;
+    let flat = encode::flat_chunked(
+        &Bytes::from(bytes),
+        8,
+        indices.len(),
+        INDEX_ZSTD_CHUNK_BYTES,
+    )?;
     Ok(zstd_smaller_than(&flat, packed.size(), 20)?.unwrap_or(packed))
 }
+
+/// Byte indices in one zstd chunk: 1024, the values of a bit-packed chunk, so that a take
+/// reads no more per row than it would of bit-packed indices (only a zstd saving of 20% or
+/// more is kept). Chunks of 4096 compressed better (TPC-H SF 1 line numbers: 1 217 556 against
+/// 1 603 112 bytes) but were about twice the 384 bytes of a 3-bit packed chunk.
+const INDEX_ZSTD_CHUNK_BYTES: usize = 1024;
 
 /// The dictionary buffer of a page: strings as a variable-width block, fixed-width values
 /// flat; LZ4-compressed in 2.2 when that helps.

@@ -138,7 +138,7 @@ impl SymbolTable {
 /// Decompresses every value of a variable-width block with the serialized `table` (as
 /// stored in the encoding), without building a [`SymbolTable`].
 pub fn decompress_with_table(table: &[u8], block: DataBlock) -> Result<DataBlock> {
-    BlockDecoder::parse(table)?.decompress_block(block)
+    with_decoder(table, |decoder| decoder.decompress_block(block))
 }
 
 /// Decompresses every value of a variable-width block of codes with the serialized `table`
@@ -149,33 +149,61 @@ pub fn decompress_onto<W: Word>(
     block: &DataBlock,
     joined: &mut VariableValues<W>,
 ) -> Result<()> {
-    let decoder = BlockDecoder::parse(table)?;
-    let (words, data, _) = offset_words::<W>(block)?;
-    let width = W::BITS / 8;
-    let first = offset_word::<W>(words, 0);
-    let last = offset_word::<W>(words, words.len() / width - 1);
-    let codes = data
-        .get(first..last)
-        .ok_or_else(|| Error::corrupt("FSST offsets point outside their data"))?;
-    let (joined_offsets, joined_data) = joined.parts_mut();
-    CODE_STARTS.with(|scratch| match scratch.try_borrow_mut() {
-        Ok(mut starts) => decoder.decode_onto(
-            words,
-            first,
-            codes,
-            &mut starts,
-            joined_offsets,
-            joined_data,
-        ),
-        Err(_) => decoder.decode_onto(
-            words,
-            first,
-            codes,
-            &mut Vec::new(),
-            joined_offsets,
-            joined_data,
-        ),
+    with_decoder(table, |decoder| decoder.decompress_onto(block, joined))
+}
+
+/// Runs `f` with the decoding form of the serialized `table`, parsed once per thread for as
+/// long as the same table keeps coming: the chunks of a page share one table, and a small
+/// chunk (a few hundred strings) costs about as much to decode as its table to parse.
+fn with_decoder<T>(table: &[u8], f: impl FnOnce(&BlockDecoder) -> Result<T>) -> Result<T> {
+    LAST_DECODER.with(|cell| {
+        let Ok(mut slot) = cell.try_borrow_mut() else {
+            return f(&BlockDecoder::parse(table)?);
+        };
+        let decoder = match slot.take() {
+            Some((bytes, decoder)) if bytes.as_slice() == table => (bytes, decoder),
+            _ => (table.to_vec(), Box::new(BlockDecoder::parse(table)?)),
+        };
+        let result = f(&decoder.1);
+        *slot = Some(decoder);
+        result
     })
+}
+
+impl BlockDecoder {
+    /// [`decompress_onto`] with this table.
+    fn decompress_onto<W: Word>(
+        &self,
+        block: &DataBlock,
+        joined: &mut VariableValues<W>,
+    ) -> Result<()> {
+        let (words, data, _) = offset_words::<W>(block)?;
+        let width = W::BITS / 8;
+        let first = offset_word::<W>(words, 0);
+        let last = offset_word::<W>(words, words.len() / width - 1);
+        let codes = data
+            .get(first..last)
+            .ok_or_else(|| Error::corrupt("FSST offsets point outside their data"))?;
+        let (joined_offsets, joined_data) = joined.parts_mut();
+        CODE_STARTS.with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut starts) => self.decode_onto(
+                words,
+                first,
+                codes,
+                &mut starts,
+                joined_offsets,
+                joined_data,
+            ),
+            Err(_) => self.decode_onto(
+                words,
+                first,
+                codes,
+                &mut Vec::new(),
+                joined_offsets,
+                joined_data,
+            ),
+        })
+    }
 }
 
 /// Offset `index` of little-endian `W` words, as a `usize` (`usize::MAX` when it does not
@@ -576,6 +604,11 @@ thread_local! {
     /// Each thread's scratch buffer of code starts for [`BlockDecoder::decode_all`], reused so
     /// that it is neither allocated nor zero-filled per block.
     static CODE_STARTS: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
+
+    /// Each thread's last parsed symbol table, with the bytes it was parsed from
+    /// (see [`with_decoder`]).
+    static LAST_DECODER: std::cell::RefCell<Option<(Vec<u8>, Box<BlockDecoder>)>> =
+        const { std::cell::RefCell::new(None) };
 }
 
 /// Bytes of output slack [`BlockDecoder::decode_all`] zeroes at a time beyond the 72 it needs.
@@ -1188,6 +1221,54 @@ mod tests {
             assert!(matches!(error, Error::Corrupt { .. }), "{error:?}");
             assert!(error.to_string().contains(what), "{what}: {error}");
         }
+    }
+
+    #[test]
+    fn each_table_decodes_its_own_codes_when_tables_alternate() {
+        // The decoding form of the last table is kept per thread: a different table, even
+        // one that differs in a single byte, must be parsed anew, and a bad one rejected.
+        let table_of = |symbols: &[&[u8]]| {
+            SymbolTable {
+                compressed: true,
+                symbols: symbols.iter().map(|s| s.to_vec()).collect(),
+                terminator: 0,
+                suffix_lim: 0,
+            }
+            .serialize()
+        };
+        let first = table_of(&[b"ab", b"cd"]);
+        let second = table_of(&[b"ab", b"ce"]);
+        let block = DataBlock::Variable {
+            offsets: Bytes::from(
+                [0u32, 2, 3]
+                    .iter()
+                    .flat_map(|o| o.to_le_bytes())
+                    .collect::<Vec<_>>(),
+            ),
+            offset_bits: 32,
+            data: Bytes::from_static(&[0, 1, 1]),
+            num_values: 2,
+        };
+        let decoded = |table: &[u8]| match decompress_with_table(table, block.clone()) {
+            Ok(DataBlock::Variable { data, .. }) => Ok(data.to_vec()),
+            Ok(other) => panic!("not variable: {other:?}"),
+            Err(error) => Err(error),
+        };
+        for _ in 0..2 {
+            assert_eq!(decoded(&first).unwrap(), b"abcdcd");
+            assert_eq!(decoded(&second).unwrap(), b"abcece");
+        }
+        let mut bad = first.clone();
+        bad[0..8].copy_from_slice(&[0; 8]);
+        assert!(decoded(&bad).is_err());
+        assert_eq!(decoded(&first).unwrap(), b"abcdcd");
+        let mut joined = VariableValues::<u32>::with_capacity(0, 0);
+        decompress_onto(&second, &block, &mut joined).unwrap();
+        decompress_onto(&first, &block, &mut joined).unwrap();
+        let DataBlock::Variable { data, .. } = joined.finish() else {
+            panic!("not variable");
+        };
+        assert_eq!(data.as_ref(), b"abceceabcdcd");
     }
 
     #[test]

@@ -231,7 +231,12 @@ async fn a_take_reads_no_more_of_a_zstd_chunk_than_of_a_plain_one() {
     lines.truncate(ROWS);
     let lines: ArrayRef = Arc::new(arrow_array::Int32Array::from(lines));
     let batch = RecordBatch::try_new(schema.clone(), vec![comments, lines]).unwrap();
-    let store = write(&schema, std::slice::from_ref(&batch), WriterOptions::default()).await;
+    let store = write(
+        &schema,
+        std::slice::from_ref(&batch),
+        WriterOptions::default(),
+    )
+    .await;
     let reader = open(&store).await;
     let columns = &reader.metadata().columns;
     let comment_page = describe(&columns[0].pages[0]);

@@ -752,12 +752,12 @@ fn mini_block_values(block: &DataBlock, hints: &LeafHints) -> Result<ChunkedValu
 /// Bytes of a text chunk (offsets and FSST codes) before zstd compression (2.2 text pages):
 /// those of a plain variable-width chunk, so that a take, which reads a whole chunk per row,
 /// reads no more than it would of FSST codes alone (Lance's choice). On TPC-H comments that
-/// is 256 strings, about 2.7 KiB compressed, where pylance 14.0.2 reads 3.5 KiB per row.
+/// is 256 strings, about 2.7 KiB compressed, where pylance 14.0.2's chunks are about 3.5 KiB.
 /// Larger chunks compress a little better and decompress faster, since zstd spends a few
 /// microseconds per frame on its tables (`target/release/examples/text_chunk_zstd 0.3 10`,
 /// 1.8 million comments: 19.03 MB in 23.5 ms with these chunks, 18.16 MB in 13.2 ms with 32
-/// KiB ones), but a take then reads 8 times the bytes per row (lineitem SF 1 `l_comment`, 100
-/// rows: 2 045 820 bytes against pylance's 445 108).
+/// KiB ones), but a take reads a whole chunk per row: lineitem SF 1 `l_comment`, 100 rows,
+/// 2 045 820 bytes with 32 KiB chunks, 369 648 with these, 445 108 by pylance.
 const TEXT_CHUNK_BYTES: usize = encode::VARIABLE_CHUNK_BYTES;
 
 /// The zstd level of FSST-compressed text chunks: level 2 compresses them about 20% faster than

@@ -170,42 +170,6 @@ fn with_decoder<T>(table: &[u8], f: impl FnOnce(&BlockDecoder) -> Result<T>) -> 
     })
 }
 
-impl BlockDecoder {
-    /// [`decompress_onto`] with this table.
-    fn decompress_onto<W: Word>(
-        &self,
-        block: &DataBlock,
-        joined: &mut VariableValues<W>,
-    ) -> Result<()> {
-        let (words, data, _) = offset_words::<W>(block)?;
-        let width = W::BITS / 8;
-        let first = offset_word::<W>(words, 0);
-        let last = offset_word::<W>(words, words.len() / width - 1);
-        let codes = data
-            .get(first..last)
-            .ok_or_else(|| Error::corrupt("FSST offsets point outside their data"))?;
-        let (joined_offsets, joined_data) = joined.parts_mut();
-        CODE_STARTS.with(|scratch| match scratch.try_borrow_mut() {
-            Ok(mut starts) => self.decode_onto(
-                words,
-                first,
-                codes,
-                &mut starts,
-                joined_offsets,
-                joined_data,
-            ),
-            Err(_) => self.decode_onto(
-                words,
-                first,
-                codes,
-                &mut Vec::new(),
-                joined_offsets,
-                joined_data,
-            ),
-        })
-    }
-}
-
 /// Offset `index` of little-endian `W` words, as a `usize` (`usize::MAX` when it does not
 /// fit, or is missing: either fails the range checks that follow).
 fn offset_word<W: Word>(words: &[u8], index: usize) -> usize {
@@ -377,6 +341,40 @@ impl BlockDecoder {
         }
         mapping.check()?;
         Ok((Bytes::from(decoded), out))
+    }
+
+    /// [`decompress_onto`] with this table.
+    fn decompress_onto<W: Word>(
+        &self,
+        block: &DataBlock,
+        joined: &mut VariableValues<W>,
+    ) -> Result<()> {
+        let (words, data, _) = offset_words::<W>(block)?;
+        let width = W::BITS / 8;
+        let first = offset_word::<W>(words, 0);
+        let last = offset_word::<W>(words, words.len() / width - 1);
+        let codes = data
+            .get(first..last)
+            .ok_or_else(|| Error::corrupt("FSST offsets point outside their data"))?;
+        let (joined_offsets, joined_data) = joined.parts_mut();
+        CODE_STARTS.with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut starts) => self.decode_onto(
+                words,
+                first,
+                codes,
+                &mut starts,
+                joined_offsets,
+                joined_data,
+            ),
+            Err(_) => self.decode_onto(
+                words,
+                first,
+                codes,
+                &mut Vec::new(),
+                joined_offsets,
+                joined_data,
+            ),
+        })
     }
 
     /// [`decompress_onto`] once the codes are known: decodes them onto `data` and appends

@@ -72,17 +72,21 @@ impl FieldReader {
         })
     }
 
-    /// Reads the rows of `ranges` (sorted, disjoint) into one array. Arrays are built from
-    /// the file's bytes, so Arrow refusing one (invalid UTF-8, offsets out of order) means
-    /// the file is corrupt.
-    pub fn read<'a>(
+    /// Reads the rows of `ranges` (sorted, disjoint) into arrays that hold them in order when
+    /// put end to end (one per page touched where pages can be kept apart; see
+    /// [`StructuralFieldReader::read_pieces`]), so that the caller copies only where it must.
+    /// Arrays are built from the file's bytes, so Arrow refusing one (invalid UTF-8, offsets
+    /// out of order) means the file is corrupt.
+    pub fn read_pieces<'a>(
         &'a self,
         io: &'a dyn RangeRead,
         ranges: &'a [Range<u64>],
-    ) -> BoxFuture<'a, Result<ArrayRef>> {
+    ) -> BoxFuture<'a, Result<Vec<ArrayRef>>> {
         let read = match self {
-            FieldReader::V2_0(reader) => reader.read(io, ranges),
-            FieldReader::Structural(reader) => reader.read(io, ranges),
+            FieldReader::V2_0(reader) => {
+                reader.read(io, ranges).map(|r| r.map(|a| vec![a])).boxed()
+            }
+            FieldReader::Structural(reader) => reader.read_pieces(io, ranges),
         };
         read.map(|result| result.map_err(Error::arrow_means_corrupt))
             .boxed()

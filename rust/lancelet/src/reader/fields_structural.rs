@@ -209,6 +209,16 @@ impl LeafColumn {
 
     /// Reads the levels and values of `ranges` (sorted, disjoint rows).
     async fn read(&self, io: &dyn RangeRead, ranges: &[Range<u64>]) -> Result<LeafLevels> {
+        LeafLevels::concat(self.read_by_page(io, ranges).await?)
+    }
+
+    /// Reads the levels and values of `ranges` (sorted, disjoint rows), one part per page
+    /// touched, in row order.
+    async fn read_by_page(
+        &self,
+        io: &dyn RangeRead,
+        ranges: &[Range<u64>],
+    ) -> Result<Vec<LeafLevels>> {
         let by_page = self.paging.split(ranges);
         let touched: Vec<usize> = by_page.iter().map(|(index, _)| *index).collect();
         self.load_metadata(io, &touched).await?;
@@ -246,7 +256,7 @@ impl LeafColumn {
         if parts.is_empty() {
             return Err(Error::internal("no rows to read"));
         }
-        LeafLevels::concat(parts)
+        Ok(parts)
     }
 }
 
@@ -329,6 +339,38 @@ impl StructuralFieldReader {
             let levels = try_join_all(stored_leaves.map(|leaf| leaf.read(io, ranges))).await?;
             let array = assemble(&stored, levels)?;
             with_empty_structs(self.field.data_type(), array)
+        }
+        .boxed()
+    }
+
+    /// Reads the rows of `ranges` (sorted, disjoint) into arrays that hold them in order
+    /// when put end to end: one per page touched when the field is one leaf column outside
+    /// any list or struct (so that a scan copies only the batches that straddle two pages,
+    /// not its whole chunk), otherwise one.
+    pub fn read_pieces<'a>(
+        &'a self,
+        io: &'a dyn RangeRead,
+        ranges: &'a [Range<u64>],
+    ) -> BoxFuture<'a, Result<Vec<ArrayRef>>> {
+        async move {
+            let [leaf] = self.leaves.as_slice() else {
+                return Ok(vec![self.read(io, ranges).await?]);
+            };
+            let nested = matches!(
+                self.field.data_type(),
+                DataType::Struct(_)
+                    | DataType::List(_)
+                    | DataType::LargeList(_)
+                    | DataType::Map(..)
+            );
+            if nested || leaf.placeholder || ranges.iter().all(|r| r.is_empty()) {
+                return Ok(vec![self.read(io, ranges).await?]);
+            }
+            leaf.read_by_page(io, ranges)
+                .await?
+                .into_iter()
+                .map(|levels| assemble(&self.field, vec![levels]))
+                .collect()
         }
         .boxed()
     }

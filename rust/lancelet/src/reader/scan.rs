@@ -17,7 +17,7 @@ use arrow_schema::{Field, Schema, SchemaRef};
 use futures::future::BoxFuture;
 use futures::future::try_join_all;
 use futures::stream::{self, BoxStream};
-use futures::{FutureExt, Stream, StreamExt};
+use futures::{FutureExt, Stream, StreamExt, TryStreamExt};
 
 use super::fields::FieldReader;
 use super::projection::{self, Projection};
@@ -57,6 +57,16 @@ pub struct Scan {
 struct Chunk {
     ranges: Vec<Range<u64>>,
     reorder: Option<Arc<UInt64Array>>,
+}
+
+impl Chunk {
+    /// The rows the chunk puts out (with repeats, for a take).
+    fn output_rows(&self) -> u64 {
+        match &self.reorder {
+            Some(order) => order.len() as u64,
+            None => self.ranges.iter().map(|r| r.end - r.start).sum(),
+        }
+    }
 }
 
 impl Scan {
@@ -202,12 +212,21 @@ impl Scan {
             }
         };
 
+        // Where each chunk's rows start in the scan's output, so that a chunk can be cut
+        // into batches where the scan's batches end.
+        let first_rows = chunks.iter().scan(0u64, |next, chunk| {
+            let first = *next;
+            *next += chunk.output_rows();
+            Some(first)
+        });
+        let chunks: Vec<(Chunk, u64)> = chunks.iter().cloned().zip(first_rows).collect();
         let io = self.reader.inner.io.clone();
         let chunk_schema = schema.clone();
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        let batch_size = self.batch_size;
         let batches = stream::iter(chunks)
-            .map(move |chunk| {
-                // The chunk's columns are joined into a batch on a worker too, so that the
+            .map(move |(chunk, first_row)| {
+                // The chunk's columns are cut into batches on a worker too, so that the
                 // stream's poller (a Python thread, say) is woken once per chunk, not once
                 // per column.
                 let task = AbortOnDrop(tokio::spawn(read_chunk(
@@ -215,14 +234,20 @@ impl Scan {
                     &fields,
                     chunk_schema.clone(),
                     chunk,
-                    cores,
+                    ChunkPlace {
+                        first_row,
+                        batch_size,
+                        cores,
+                    },
                 )));
                 async move {
                     task.await
                         .map_err(|e| Error::internal(format!("read task failed: {e}")))?
                 }
             })
-            .buffered(in_flight);
+            .buffered(in_flight)
+            .map_ok(|batches| stream::iter(batches.into_iter().map(Ok)))
+            .try_flatten();
         let rebatched = Rebatch::new(batches.boxed(), self.batch_size);
         Ok(BatchStream {
             schema,
@@ -279,15 +304,27 @@ fn split_for_cores(ranges: &[Range<u64>], cores: usize) -> Vec<Range<usize>> {
 /// Starts reading one chunk: every projected field (and every part of a chunk of scattered
 /// rows, see [`split_for_cores`]) is read and decoded by a task of its own, so the columns of
 /// a chunk are decoded in parallel. The returned future joins them into a batch.
+/// Where a chunk sits in its scan: its first row's position in the output, the scan's batch
+/// size, and the cores to spread scattered rows over.
+#[derive(Debug, Clone, Copy)]
+struct ChunkPlace {
+    first_row: u64,
+    batch_size: usize,
+    cores: usize,
+}
+
+/// Reads a chunk: each field by a task of its own, as pieces (one per page where that is
+/// possible), then cut into batches that end where the scan's batches do
+/// ([`cut_into_batches`]), so that only the batches that straddle a page are copied.
 fn read_chunk(
     io: &Arc<dyn crate::io::RangeRead>,
     fields: &Arc<Vec<FieldReader>>,
     schema: SchemaRef,
     chunk: Chunk,
-    cores: usize,
-) -> BoxFuture<'static, Result<RecordBatch>> {
-    let mut num_rows: u64 = chunk.ranges.iter().map(|r| r.end - r.start).sum();
-    let parts: Vec<Arc<Vec<Range<u64>>>> = split_for_cores(&chunk.ranges, cores)
+    place: ChunkPlace,
+) -> BoxFuture<'static, Result<Vec<RecordBatch>>> {
+    let num_rows: u64 = chunk.ranges.iter().map(|r| r.end - r.start).sum();
+    let parts: Vec<Arc<Vec<Range<u64>>>> = split_for_cores(&chunk.ranges, place.cores)
         .into_iter()
         .map(|part| Arc::new(chunk.ranges[part].to_vec()))
         .collect();
@@ -301,7 +338,7 @@ fn read_chunk(
                     let ranges = ranges.clone();
                     let task = tokio::spawn(async move {
                         match fields.get(index) {
-                            Some(field) => field.read(io.as_ref(), &ranges).await,
+                            Some(field) => field.read_pieces(io.as_ref(), &ranges).await,
                             None => Err(Error::internal("field index out of range")),
                         }
                     });
@@ -309,47 +346,142 @@ fn read_chunk(
                 })
                 .collect();
             async move {
-                let mut pieces = try_join_all(part_tasks).await?;
-                if pieces.len() == 1 {
-                    return pieces
-                        .pop()
-                        .ok_or_else(|| Error::internal("no part was read"));
-                }
-                let pieces: Vec<&dyn arrow_array::Array> =
-                    pieces.iter().map(|piece| piece.as_ref()).collect();
-                Ok(arrow_select::concat::concat(&pieces)?)
+                let pieces = try_join_all(part_tasks).await?;
+                Ok::<_, Error>(pieces.into_iter().flatten().collect::<Vec<ArrayRef>>())
             }
             .boxed()
         })
         .collect();
     async move {
-        let mut columns: Vec<ArrayRef> = try_join_all(tasks).await?;
-        if let Some(order) = &chunk.reorder {
-            columns = columns
-                .iter()
-                .map(|column| {
-                    Ok(arrow_select::take::take(
-                        column.as_ref(),
-                        order.as_ref(),
-                        None,
-                    )?)
-                })
-                .collect::<Result<_>>()?;
-            num_rows = order.len() as u64;
-        }
-        let options = RecordBatchOptions::new().with_row_count(Some(num_rows as usize));
-        // The columns were decoded from the file: if they do not fit its own schema (nulls in
-        // a non-nullable field, say), the file contradicts itself.
-        RecordBatch::try_new_with_options(schema, columns, &options)
-            .map_err(|e| Error::corrupt(format!("the file's data does not match its schema: {e}")))
+        let columns: Vec<Vec<ArrayRef>> = try_join_all(tasks).await?;
+        let Some(order) = &chunk.reorder else {
+            return cut_into_batches(&schema, columns, num_rows as usize, place);
+        };
+        let columns = columns
+            .iter()
+            .map(|pieces| {
+                let whole = join_pieces(pieces)?;
+                Ok(arrow_select::take::take(
+                    whole.as_ref(),
+                    order.as_ref(),
+                    None,
+                )?)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(vec![batch_of(&schema, columns, order.len())?])
     }
     .boxed()
 }
 
+/// The pieces of a column as one array (copied only when there are several).
+fn join_pieces(pieces: &[ArrayRef]) -> Result<ArrayRef> {
+    match pieces {
+        [piece] => Ok(piece.clone()),
+        _ => {
+            let pieces: Vec<&dyn arrow_array::Array> =
+                pieces.iter().map(|piece| piece.as_ref()).collect();
+            Ok(arrow_select::concat::concat(&pieces)?)
+        }
+    }
+}
+
+/// A batch of the chunk's columns.
+fn batch_of(schema: &SchemaRef, columns: Vec<ArrayRef>, num_rows: usize) -> Result<RecordBatch> {
+    let options = RecordBatchOptions::new().with_row_count(Some(num_rows));
+    // The columns were decoded from the file: if they do not fit its own schema (nulls in
+    // a non-nullable field, say), the file contradicts itself.
+    RecordBatch::try_new_with_options(schema.clone(), columns, &options)
+        .map_err(|e| Error::corrupt(format!("the file's data does not match its schema: {e}")))
+}
+
+/// Cuts a chunk of `num_rows` rows (each column as pieces that hold its rows end to end) into
+/// batches that end where the scan's batches end: the first is cut short to reach the next
+/// multiple of the batch size in the scan's output. A batch's column is a slice of one piece,
+/// or, where it straddles two, a copy of just its rows.
+fn cut_into_batches(
+    schema: &SchemaRef,
+    columns: Vec<Vec<ArrayRef>>,
+    num_rows: usize,
+    place: ChunkPlace,
+) -> Result<Vec<RecordBatch>> {
+    let batch_size = place.batch_size.max(1);
+    let mut cursors: Vec<PieceCursor> = columns.into_iter().map(PieceCursor::new).collect();
+    let mut batches = Vec::with_capacity(num_rows.div_ceil(batch_size) + 1);
+    let mut next = (batch_size - (place.first_row % batch_size as u64) as usize) % batch_size;
+    if next == 0 {
+        next = batch_size;
+    }
+    let mut done = 0;
+    while done < num_rows {
+        let rows = next.min(num_rows - done);
+        let columns = cursors
+            .iter_mut()
+            .map(|cursor| cursor.take(rows))
+            .collect::<Result<Vec<_>>>()?;
+        batches.push(batch_of(schema, columns, rows)?);
+        done += rows;
+        next = batch_size;
+    }
+    if cursors.iter().any(|cursor| !cursor.is_done()) {
+        return Err(Error::corrupt(format!(
+            "a column holds more than the {num_rows} rows read"
+        )));
+    }
+    Ok(batches)
+}
+
+/// Takes rows off the front of a column held as pieces.
+struct PieceCursor {
+    pieces: Vec<ArrayRef>,
+    /// The piece the next row is in, and its position there.
+    piece: usize,
+    offset: usize,
+}
+
+impl PieceCursor {
+    fn new(pieces: Vec<ArrayRef>) -> Self {
+        Self {
+            pieces,
+            piece: 0,
+            offset: 0,
+        }
+    }
+
+    /// The next `rows` rows: a slice of one piece, or a copy where they span several.
+    fn take(&mut self, rows: usize) -> Result<ArrayRef> {
+        let mut parts = Vec::new();
+        let mut needed = rows;
+        while needed > 0 {
+            let Some(piece) = self.pieces.get(self.piece) else {
+                return Err(Error::corrupt(format!(
+                    "a column holds fewer rows than the {rows} of a batch"
+                )));
+            };
+            let available = piece.len().saturating_sub(self.offset);
+            let count = needed.min(available);
+            if count > 0 {
+                parts.push(piece.slice(self.offset, count));
+                needed -= count;
+            }
+            self.offset += count;
+            if self.offset >= piece.len() {
+                self.piece += 1;
+                self.offset = 0;
+            }
+        }
+        join_pieces(&parts)
+    }
+
+    /// Whether every row has been taken.
+    fn is_done(&self) -> bool {
+        self.pieces
+            .get(self.piece..)
+            .is_none_or(|rest| rest.iter().all(|piece| piece.is_empty()))
+    }
+}
+
 /// The result of a finished read task (a task that panicked or was cancelled is an error).
-fn flatten_join(
-    joined: std::result::Result<Result<ArrayRef>, tokio::task::JoinError>,
-) -> Result<ArrayRef> {
+fn flatten_join<T>(joined: std::result::Result<Result<T>, tokio::task::JoinError>) -> Result<T> {
     match joined {
         Ok(result) => result,
         Err(error) => Err(Error::internal(format!("read task failed: {error}"))),
@@ -626,6 +758,59 @@ mod tests {
         assert_eq!(split_for_cores(&scattered[..20], 2), vec![0..20]);
         assert_eq!(split_for_cores(&scattered, 1), vec![0..64]);
         assert_eq!(split_for_cores(&[], 2), vec![0..0]);
+    }
+
+    #[test]
+    fn chunks_are_cut_where_the_scans_batches_end_copying_only_across_pieces() {
+        use arrow_array::{Array, Int32Array};
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "v",
+            arrow_schema::DataType::Int32,
+            false,
+        )]));
+        // One column of 25 rows in two pieces (two pages), rows 10.. of the scan's output.
+        let first: ArrayRef = Arc::new(Int32Array::from_iter_values(0..9));
+        let second: ArrayRef = Arc::new(Int32Array::from_iter_values(9..25));
+        let place = ChunkPlace {
+            first_row: 10,
+            batch_size: 4,
+            cores: 1,
+        };
+        let batches = cut_into_batches(
+            &schema,
+            vec![vec![first.clone(), second.clone()]],
+            25,
+            place,
+        )
+        .unwrap();
+        // The scan's batches end at rows 12, 16, 20, ... of its output.
+        let sizes: Vec<usize> = batches.iter().map(RecordBatch::num_rows).collect();
+        assert_eq!(sizes, vec![2, 4, 4, 4, 4, 4, 3]);
+        let values: Vec<i32> = batches
+            .iter()
+            .flat_map(|b| {
+                let column = b.column(0).as_any().downcast_ref::<Int32Array>().unwrap();
+                column.values().to_vec()
+            })
+            .collect();
+        assert_eq!(values, (0..25).collect::<Vec<_>>());
+        // Batches inside a piece share its memory; the one across the pieces (rows 6..9 and
+        // 9..10 of the chunk) is a copy.
+        let shares = |batch: &RecordBatch, piece: &ArrayRef| {
+            let start = piece.to_data().buffers()[0].as_ptr() as usize;
+            let end = start + piece.len() * 4;
+            let at = batch.column(0).to_data().buffers()[0].as_ptr() as usize
+                + batch.column(0).offset() * 4;
+            (start..end).contains(&at)
+        };
+        assert!(shares(&batches[0], &first) && shares(&batches[1], &first));
+        assert!(!shares(&batches[2], &first) && !shares(&batches[2], &second));
+        assert!(batches[3..].iter().all(|b| shares(b, &second)));
+        // A column short of the chunk's rows, or longer, means a corrupt file.
+        let short = cut_into_batches(&schema, vec![vec![first.clone()]], 25, place);
+        assert!(matches!(short, Err(Error::Corrupt { .. })));
+        let long = cut_into_batches(&schema, vec![vec![first, second]], 20, place);
+        assert!(matches!(long, Err(Error::Corrupt { .. })));
     }
 
     #[test]

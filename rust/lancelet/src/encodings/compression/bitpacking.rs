@@ -105,11 +105,7 @@ pub fn unpack_inline<T: Word>(
     out: &mut [T; BLOCK],
 ) -> Result<()> {
     let (width, payload) = inline_parts::<T>(buffer, num_values)?;
-    let mut words = [T::default(); BLOCK];
-    for (word, bytes) in words.iter_mut().zip(payload.chunks_exact(T::BITS / 8)) {
-        *word = T::from_le(bytes);
-    }
-    fastlanes::unpack(&words[..packed_words::<T>(width)], width, out);
+    fastlanes::unpack_le(payload, width, out);
     Ok(())
 }
 

@@ -154,6 +154,39 @@ pub fn unpack<T: Word>(packed: &[T], width: usize, out: &mut [T; BLOCK]) {
     }
 }
 
+/// [`unpack`] of a block given as its little-endian bytes (`packed_words(width)` words), read
+/// where they are: copying them into words first cost a zero-filled block of 1024 words.
+pub fn unpack_le<T: Word>(packed: &[u8], width: usize, out: &mut [T; BLOCK]) {
+    let bits = T::BITS;
+    let word_bytes = bits / 8;
+    let lanes = BLOCK / bits;
+    let row_bytes = lanes * word_bytes;
+    if width == 0 || width > bits || packed.len() < packed_words::<T>(width) * word_bytes {
+        out.fill(T::default());
+        return;
+    }
+    let m = T::from_u64(mask(width));
+    for row in 0..bits {
+        let position = row * width;
+        let (word, bit) = (position / bits, position % bits);
+        let values = &mut out[row_start(row)..row_start(row) + lanes];
+        let low = &packed[word * row_bytes..(word + 1) * row_bytes];
+        if bit + width > bits {
+            let high = &packed[(word + 1) * row_bytes..(word + 2) * row_bytes];
+            let pairs = low
+                .chunks_exact(word_bytes)
+                .zip(high.chunks_exact(word_bytes));
+            for (value, (low, high)) in values.iter_mut().zip(pairs) {
+                *value = ((T::from_le(low) >> bit) | (T::from_le(high) << (bits - bit))) & m;
+            }
+        } else {
+            for (value, low) in values.iter_mut().zip(low.chunks_exact(word_bytes)) {
+                *value = (T::from_le(low) >> bit) & m;
+            }
+        }
+    }
+}
+
 /// Value `index` (below 1024) of a block packed to `width` bits, read straight from the
 /// block's little-endian bytes (`packed_words(width)` words); 0 where the bytes are short.
 /// Row `r` and lane `l` follow from the index: `r % 8 = (index % 1024) / 128`, and the 16-value
@@ -219,6 +252,16 @@ mod tests {
             let mut output = [T::default(); BLOCK];
             unpack(&packed, width, &mut output);
             assert_eq!(input, output, "T={} W={width}", T::BITS);
+            // The same block read from its little-endian bytes; one byte short is no block.
+            let mut bytes = Vec::new();
+            packed.iter().for_each(|word| word.write_le(&mut bytes));
+            let mut from_bytes = [T::default(); BLOCK];
+            unpack_le(&bytes, width, &mut from_bytes);
+            assert_eq!(input, from_bytes, "T={} W={width} from bytes", T::BITS);
+            if let Some((_, short)) = bytes.split_last() {
+                unpack_le(short, width, &mut from_bytes);
+                assert_eq!(from_bytes, [T::default(); BLOCK]);
+            }
         }
     }
 

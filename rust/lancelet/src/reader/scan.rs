@@ -3,8 +3,11 @@
 //! The requested rows are cut into chunks of about the same number of decoded bytes. Each
 //! projected field of a chunk is read and decoded by a task of its own (each field's reads
 //! merged), so the columns of a chunk decode in parallel, and a bounded number of chunks is in
-//! flight, so memory stays near the readahead budget whatever the file's size. Chunks are then cut into batches of exactly `batch_size` rows (the last
-//! batch may be shorter).
+//! flight, so memory stays near the readahead budget whatever the file's size. A column comes
+//! back as one piece per page where it can ([`FieldReader::read_pieces`]); the chunk is cut
+//! into batches where the scan's batches end, each column a slice of a piece except where a
+//! batch straddles two pages, and the batches are then joined across chunks into batches of
+//! exactly `batch_size` rows (the last batch may be shorter).
 
 use std::collections::VecDeque;
 use std::ops::Range;

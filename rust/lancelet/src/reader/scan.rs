@@ -217,12 +217,14 @@ impl Scan {
 
         // Where each chunk's rows start in the scan's output, so that a chunk can be cut
         // into batches where the scan's batches end.
-        let first_rows = chunks.iter().scan(0u64, |next, chunk| {
-            let first = *next;
-            *next += chunk.output_rows();
-            Some(first)
-        });
-        let chunks: Vec<(Chunk, u64)> = chunks.iter().cloned().zip(first_rows).collect();
+        let chunks: Vec<(Chunk, u64)> = chunks
+            .into_iter()
+            .scan(0u64, |next, chunk| {
+                let first = *next;
+                *next += chunk.output_rows();
+                Some((chunk, first))
+            })
+            .collect();
         let io = self.reader.inner.io.clone();
         let chunk_schema = schema.clone();
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
@@ -304,9 +306,6 @@ fn split_for_cores(ranges: &[Range<u64>], cores: usize) -> Vec<Range<usize>> {
     bounds.windows(2).map(|w| w[0]..w[1]).collect()
 }
 
-/// Starts reading one chunk: every projected field (and every part of a chunk of scattered
-/// rows, see [`split_for_cores`]) is read and decoded by a task of its own, so the columns of
-/// a chunk are decoded in parallel. The returned future joins them into a batch.
 /// Where a chunk sits in its scan: its first row's position in the output, the scan's batch
 /// size, and the cores to spread scattered rows over.
 #[derive(Debug, Clone, Copy)]
@@ -316,8 +315,10 @@ struct ChunkPlace {
     cores: usize,
 }
 
-/// Reads a chunk: each field by a task of its own, as pieces (one per page where that is
-/// possible), then cut into batches that end where the scan's batches do
+/// Starts reading one chunk: every projected field (and every part of a chunk of scattered
+/// rows, see [`split_for_cores`]) is read and decoded by a task of its own, as pieces (one per
+/// page where that is possible), so the columns of a chunk are decoded in parallel. The
+/// returned future cuts them into batches that end where the scan's batches do
 /// ([`cut_into_batches`]), so that only the batches that straddle a page are copied.
 fn read_chunk(
     io: &Arc<dyn crate::io::RangeRead>,

@@ -78,6 +78,7 @@
 //!   store.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+mod cores;
 pub mod encodings;
 pub mod error;
 pub mod format;

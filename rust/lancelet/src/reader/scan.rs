@@ -227,7 +227,7 @@ impl Scan {
             .collect();
         let io = self.reader.inner.io.clone();
         let chunk_schema = schema.clone();
-        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        let cores = crate::cores::available().unwrap_or(1);
         let batch_size = self.batch_size;
         let batches = stream::iter(chunks)
             .map(move |(chunk, first_row)| {

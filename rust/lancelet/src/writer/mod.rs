@@ -465,9 +465,7 @@ impl FileWriter {
 
 /// The cores pages are encoded on.
 fn cores() -> usize {
-    // Asked once: on Linux each answer reads the process's cgroup files.
-    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+    crate::cores::available().unwrap_or(2)
 }
 
 /// Bytes of buffered data per core that page encodings still pending when `write_batch`

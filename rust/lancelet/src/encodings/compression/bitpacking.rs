@@ -14,7 +14,7 @@
 use std::ops::Range;
 
 use crate::encodings::compression::block::DataBlock;
-use crate::encodings::compression::fastlanes::{self, BLOCK, Word, packed_words, words_from_le};
+use crate::encodings::compression::fastlanes::{self, BLOCK, Word, packed_words};
 use crate::error::{Error, Result};
 
 /// The bit length of the largest value.
@@ -184,10 +184,10 @@ pub fn decode_out_of_line<T: Word>(
             "out-of-line bit-packed buffer is not whole words",
         ));
     }
-    let words: Vec<T> = words_from_le(buffer);
+    let num_words = buffer.len() / word_bytes;
     let per_block = packed_words::<T>(width);
     let (full, tail) = (num_values / BLOCK, num_values % BLOCK);
-    let raw_tail = tail > 0 && words.len() == full * per_block + tail;
+    let raw_tail = tail > 0 && num_words == full * per_block + tail;
     let expected = if tail == 0 {
         full * per_block
     } else if raw_tail {
@@ -195,28 +195,29 @@ pub fn decode_out_of_line<T: Word>(
     } else {
         (full + 1) * per_block
     };
-    if words.len() != expected {
+    if num_words != expected {
         return Err(Error::corrupt(format!(
-            "out-of-line bit-packed buffer has {} words; {num_values} values of {width} bits need {expected}",
-            words.len()
+            "out-of-line bit-packed buffer has {num_words} words; {num_values} values of {width} bits need {expected}"
         )));
     }
+    // The blocks are unpacked straight from the buffer's little-endian bytes.
+    let block_bytes = per_block * word_bytes;
     let mut out = Vec::with_capacity(num_values);
     let mut block = [T::default(); BLOCK];
     for index in 0..full {
-        fastlanes::unpack(
-            &words[index * per_block..(index + 1) * per_block],
+        fastlanes::unpack_le(
+            &buffer[index * block_bytes..(index + 1) * block_bytes],
             width,
             &mut block,
         );
         out.extend_from_slice(&block);
     }
     if tail > 0 {
-        let rest = &words[full * per_block..];
+        let rest = &buffer[full * block_bytes..];
         if raw_tail {
-            out.extend_from_slice(rest);
+            out.extend(rest.chunks_exact(word_bytes).map(T::from_le));
         } else {
-            fastlanes::unpack(rest, width, &mut block);
+            fastlanes::unpack_le(rest, width, &mut block);
             out.extend_from_slice(&block[..tail]);
         }
     }

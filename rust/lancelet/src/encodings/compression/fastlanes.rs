@@ -126,36 +126,9 @@ pub fn pack<T: Word>(input: &[T; BLOCK], width: usize, out: &mut Vec<T>) {
     }
 }
 
-/// Unpacks a block of `packed_words(width)` words into 1024 values (zeros when the block is
-/// short or `width` exceeds the word).
-pub fn unpack<T: Word>(packed: &[T], width: usize, out: &mut [T; BLOCK]) {
-    let bits = T::BITS;
-    let lanes = BLOCK / bits;
-    if width == 0 || width > bits || packed.len() < packed_words::<T>(width) {
-        out.fill(T::default());
-        return;
-    }
-    let m = T::from_u64(mask(width));
-    for row in 0..bits {
-        let position = row * width;
-        let (word, bit) = (position / bits, position % bits);
-        let values = &mut out[row_start(row)..row_start(row) + lanes];
-        let low = &packed[word * lanes..word * lanes + lanes];
-        if bit + width > bits {
-            let high = &packed[(word + 1) * lanes..(word + 2) * lanes];
-            for ((value, &low), &high) in values.iter_mut().zip(low).zip(high) {
-                *value = ((low >> bit) | (high << (bits - bit))) & m;
-            }
-        } else {
-            for (value, &low) in values.iter_mut().zip(low) {
-                *value = (low >> bit) & m;
-            }
-        }
-    }
-}
-
-/// [`unpack`] of a block given as its little-endian bytes (`packed_words(width)` words), read
-/// where they are: copying them into words first cost a zero-filled block of 1024 words.
+/// Unpacks a block of `packed_words(width)` words, given as their little-endian bytes and read
+/// where they are, into 1024 values (zeros when the block is short or `width` exceeds the
+/// word).
 pub fn unpack_le<T: Word>(packed: &[u8], width: usize, out: &mut [T; BLOCK]) {
     let bits = T::BITS;
     let word_bytes = bits / 8;
@@ -230,11 +203,6 @@ pub fn into_le_bytes<T: Word>(words: Vec<T>) -> bytes::Bytes {
     }
 }
 
-/// Reads packed little-endian words from bytes (`bytes.len()` must be a multiple of T/8).
-pub fn words_from_le<T: Word>(bytes: &[u8]) -> Vec<T> {
-    bytes.chunks_exact(T::BITS / 8).map(T::from_le).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,18 +217,15 @@ mod tests {
             let mut packed = Vec::new();
             pack(&input, width, &mut packed);
             assert_eq!(packed.len(), packed_words::<T>(width));
-            let mut output = [T::default(); BLOCK];
-            unpack(&packed, width, &mut output);
-            assert_eq!(input, output, "T={} W={width}", T::BITS);
-            // The same block read from its little-endian bytes; one byte short is no block.
             let mut bytes = Vec::new();
             packed.iter().for_each(|word| word.write_le(&mut bytes));
-            let mut from_bytes = [T::default(); BLOCK];
-            unpack_le(&bytes, width, &mut from_bytes);
-            assert_eq!(input, from_bytes, "T={} W={width} from bytes", T::BITS);
+            let mut output = [T::default(); BLOCK];
+            unpack_le(&bytes, width, &mut output);
+            assert_eq!(input, output, "T={} W={width}", T::BITS);
+            // One byte short is no block.
             if let Some((_, short)) = bytes.split_last() {
-                unpack_le(short, width, &mut from_bytes);
-                assert_eq!(from_bytes, [T::default(); BLOCK]);
+                unpack_le(short, width, &mut output);
+                assert_eq!(output, [T::default(); BLOCK]);
             }
         }
     }

@@ -257,8 +257,8 @@ def _comments(rows):
 def _random_word_comments(rows):
     """Sentences of 3 to 8 words drawn from 500 random words of 3 to 10 letters. Their FSST
     codes gained 8.6% (utf8) and 7.9% (large_utf8) from Huffman coding when this was written,
-    less than the 10% asked, so Lancelet stores the codes' literals raw (`_comments` gained 15%:
-    Huffman-coded)."""
+    less than the 10% asked, so Lancelet does not Huffman-code the codes' literals
+    (`_comments` gained 15%: Huffman-coded)."""
     rng = np.random.default_rng(11)
     letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
     words = np.array(["".join(rng.choice(letters, rng.integers(3, 11))) for _ in range(500)])
@@ -267,12 +267,22 @@ def _random_word_comments(rows):
     return [" ".join(words[picks[i, :lengths[i]]]) for i in range(rows)]
 
 
-@pytest.mark.parametrize("text", [_comments, _random_word_comments])
+def _random_letters(rows):
+    """Strings of 10 to 40 random letters: FSST halves them at most, and zstd finds nothing
+    more in their codes, so Lancelet stores the codes in raw zstd blocks (a frame it writes
+    itself) behind the compressed offsets."""
+    rng = np.random.default_rng(13)
+    letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
+    return ["".join(rng.choice(letters, rng.integers(10, 41))) for _ in range(rows)]
+
+
+@pytest.mark.parametrize("text", [_comments, _random_word_comments, _random_letters])
 @pytest.mark.parametrize("type_", [pa.utf8(), pa.large_utf8()])
 def test_b_text_pages_are_fsst_then_zstd_chunks_in_2_2(run_lancelet, inspect_json, tmp_path, type_, text):
-    """In 2.2 Lancelet stores text pages as FSST codes in zstd-compressed 32 KiB chunks (FSST
-    alone in 2.1), each chunk's offsets and codes two zstd frames: pylance reads them exactly,
-    whole, by range and by take."""
+    """In 2.2 Lancelet stores text pages as FSST codes in zstd-compressed chunks of 4 KiB
+    (FSST alone in 2.1), each chunk's offsets and codes two zstd frames, the codes stored,
+    compressed with raw literals or Huffman-coded: pylance reads them exactly, whole, by range
+    and by take."""
     table = pa.table({"c": pa.array(text(50_000), type_)})
     path = assert_round_trip(run_lancelet, tmp_path, table, "2.2")
     assert_every_page(inspect_json(path), "general(zstd, fsst(variable(")

@@ -7,7 +7,7 @@
 //! `2.2`), the scale factor (or `embeddings:ROWS` for the vectors) and the repetitions. The file is written once to the system's
 //! temporary directory, outside the repeated part (except for `write`); with `PROFILE_REUSE=1`
 //! a file already there is read as it is, so that a profile of `scan` or `take` holds no
-//! data generation or writing.
+//! data generation or writing. `PROFILE_COLUMNS=a,b` scans only those columns.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
@@ -59,7 +59,11 @@ async fn main() {
                 dataset.num_rows
             }
             "scan" => {
-                let mut stream = reader.scan().with_batch_size(8192).into_stream().unwrap();
+                let mut scan = reader.scan().with_batch_size(8192);
+                if let Ok(columns) = std::env::var("PROFILE_COLUMNS") {
+                    scan = scan.with_columns(columns.split(','));
+                }
+                let mut stream = scan.into_stream().unwrap();
                 let mut rows = 0;
                 while let Some(batch) = stream.next().await {
                     rows += batch.unwrap().num_rows() as u64;

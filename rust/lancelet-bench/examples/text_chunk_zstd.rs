@@ -1,10 +1,12 @@
 //! Size and zstd decompression time of 2.2 text chunks (FSST codes of TPC-H comments, offsets
-//! first) under two framings: the whole chunk as one zstd frame, and offsets and codes as two
-//! frames with the codes' literals raw (what the writer does; one thread, best of the
-//! repetitions):
+//! first, 256 comments a chunk) under several framings: the whole chunk as one zstd frame,
+//! or offsets and codes as two frames, the codes stored, compressed with raw literals or
+//! Huffman-coded; and each part alone. Offsets of 32 bits (what `Utf8` needs: pylance 14.0.2
+//! rejects a `Utf8` page of 64-bit offsets) and of 64 bits (`LargeUtf8`) with chunks of the
+//! same strings. One thread, best of the repetitions:
 //!
 //!     cargo build --release -p lancelet-bench --example text_chunk_zstd
-//!     target/release/examples/text_chunk_zstd 0.3 10
+//!     target/release/examples/text_chunk_zstd 1 5
 //!
 //! Arguments: the scale factor (default 0.3) and the repetitions (default 10).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -16,6 +18,9 @@ use lancelet::encodings::compression::encode;
 use lancelet::encodings::compression::fsst::Encoder;
 use lancelet::encodings::general::{self, Literals, Scheme};
 use lancelet_bench::data;
+
+/// Codes (and 32-bit offsets) of a text chunk, as the writer cuts them.
+const CHUNK_BYTES: usize = 4 * 1024;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -33,8 +38,11 @@ fn main() {
         text.len(),
         codes.len()
     );
-    for chunk_bytes in [4 * 1024, 8 * 1024, 16 * 1024, 32 * 1024] {
-        let chunked = encode::variable_chunks_of(&codes, &code_offsets, 32, chunk_bytes).unwrap();
+    // The same strings per chunk for both widths: 64-bit offsets get the room the 32-bit
+    // ones of a chunk of 256 would leave.
+    for (bits, chunk_bytes) in [(32u64, CHUNK_BYTES), (64, CHUNK_BYTES + 257 * 4)] {
+        let width = (bits / 8) as usize;
+        let chunked = encode::variable_chunks_of(&codes, &code_offsets, bits, chunk_bytes).unwrap();
         let chunks: Vec<(Bytes, usize)> = chunked
             .chunks
             .iter()
@@ -42,33 +50,66 @@ fn main() {
             .collect();
         let raw: usize = chunks.iter().map(|(buffer, _)| buffer.len()).sum();
         println!(
-            "chunks of {} KiB of codes: {} chunks, {raw} bytes",
-            chunk_bytes / 1024,
+            "{bits}-bit offsets: {} chunks, {raw} bytes uncompressed",
             chunks.len()
         );
+        // Each chunk's parts (offsets, codes) compressed as asked; `None` leaves a part out.
+        let framed = |offsets: Option<Literals>, codes: Option<Literals>| -> Vec<Bytes> {
+            chunks
+                .iter()
+                .map(|(buffer, num_values)| {
+                    let (head, tail) = buffer.split_at((num_values + 1) * width);
+                    let parts: Vec<(&[u8], Literals)> = [(head, offsets), (tail, codes)]
+                        .into_iter()
+                        .filter_map(|(part, literals)| Some((part, literals?)))
+                        .collect();
+                    general::compress_zstd_parts(2, &parts).unwrap()
+                })
+                .collect()
+        };
         let one_frame: Vec<Bytes> = chunks
             .iter()
             .map(|(buffer, _)| general::compress(Scheme::Zstd, Some(2), buffer).unwrap())
             .collect();
-        let two_frames: Vec<Bytes> = chunks
-            .iter()
-            .map(|(buffer, num_values)| {
-                let (head, tail) = buffer.split_at((num_values + 1) * 4);
-                let parts = [(head, Literals::Huffman), (tail, Literals::Raw)];
-                general::compress_zstd_parts(2, &parts).unwrap()
-            })
-            .collect();
-        for (name, framed) in [
-            ("one frame", &one_frame),
-            ("offsets and codes apart, codes' literals raw", &two_frames),
-        ] {
+        let variants = [
+            ("one frame", one_frame),
+            (
+                "offsets alone, Huffman",
+                framed(Some(Literals::Huffman), None),
+            ),
+            (
+                "offsets alone, raw literals",
+                framed(Some(Literals::Raw), None),
+            ),
+            ("codes alone, stored", framed(None, Some(Literals::Stored))),
+            (
+                "codes alone, raw literals",
+                framed(None, Some(Literals::Raw)),
+            ),
+            (
+                "codes alone, Huffman",
+                framed(None, Some(Literals::Huffman)),
+            ),
+            (
+                "apart, codes stored",
+                framed(Some(Literals::Huffman), Some(Literals::Stored)),
+            ),
+            (
+                "apart, codes' literals raw",
+                framed(Some(Literals::Huffman), Some(Literals::Raw)),
+            ),
+        ];
+        for (name, framed) in &variants {
             let size: usize = framed.iter().map(Bytes::len).sum();
-            let mut out = vec![0u8; chunk_bytes * 2];
+            let mut out = vec![0u8; chunk_bytes * 4];
             let mut best = f64::MAX;
             for _ in 0..reps {
                 let started = Instant::now();
-                for (framed, (buffer, _)) in framed.iter().zip(&chunks) {
-                    let room = &mut out[..buffer.len()];
+                for framed in framed {
+                    let length = general::declared_length(Scheme::Zstd, framed)
+                        .unwrap()
+                        .unwrap();
+                    let room = &mut out[..length as usize];
                     general::decompress_into(Scheme::Zstd, framed, room).unwrap();
                 }
                 best = best.min(started.elapsed().as_secs_f64());

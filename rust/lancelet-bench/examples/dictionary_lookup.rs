@@ -1,5 +1,5 @@
-//! Time of dictionary lookups alone (one thread, best of the repetitions): TPC-H-like text
-//! and date dictionaries looked up by a million random indices.
+//! Time of dictionary lookups alone (one thread, best of the repetitions): TPC-H-like text,
+//! date and decimal dictionaries looked up by a million random indices.
 //!
 //!     cargo build --release -p lancelet-bench --example dictionary_lookup
 //!     target/release/examples/dictionary_lookup 30
@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use arrow_array::{Array, ArrayRef, Date32Array, StringArray, UInt32Array};
+use arrow_array::{Array, ArrayRef, Date32Array, Decimal128Array, StringArray, UInt32Array};
 use lancelet::encodings::structural::dictionary::dictionary_values;
 
 fn main() {
@@ -41,6 +41,14 @@ fn main() {
         (
             "dates (2526 items)",
             Arc::new(Date32Array::from((8000..10526).collect::<Vec<i32>>())),
+        ),
+        (
+            "quantities (50 decimals)",
+            Arc::new(
+                Decimal128Array::from_iter_values((1..=50).map(|q| q * 100))
+                    .with_precision_and_scale(15, 2)
+                    .unwrap(),
+            ),
         ),
     ];
     for (name, dictionary) in cases {

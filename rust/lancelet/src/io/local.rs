@@ -25,6 +25,11 @@ use crate::io::range_read::{IoHints, RangeRead, group_requests};
 /// concurrent batches never share a file position; handles are kept for the next batches
 /// (opening the file for each cost about 1% of a scan). Batches of more than 1 MiB run on a
 /// blocking thread.
+///
+/// The reader reads the file it opened: the handle of [`LocalFileReader::open`] is the first
+/// one kept, and a handle opened later by path must be of the same file (on Unix, the same
+/// device and inode), or the read fails. A file replaced under the same path while a reader
+/// is open (written anew and renamed over it, say) is never read in place of the old one.
 #[derive(Debug, Clone)]
 pub struct LocalFileReader {
     path: Arc<PathBuf>,
@@ -33,23 +38,53 @@ pub struct LocalFileReader {
     handles: Arc<HandlePool>,
 }
 
-/// Open handles of one file not in use by a read.
-#[derive(Debug, Default)]
+/// Open handles of one file not in use by a read, and what identifies that file.
+#[derive(Debug)]
 struct HandlePool {
     idle: Mutex<Vec<File>>,
+    identity: Option<FileIdentity>,
+}
+
+/// The device and inode of a file (`None` where the platform does not tell).
+type FileIdentity = (u64, u64);
+
+#[cfg(unix)]
+fn identity_of(metadata: &std::fs::Metadata) -> Option<FileIdentity> {
+    use std::os::unix::fs::MetadataExt;
+    Some((metadata.dev(), metadata.ino()))
+}
+
+#[cfg(not(unix))]
+fn identity_of(_metadata: &std::fs::Metadata) -> Option<FileIdentity> {
+    None
 }
 
 /// Handles kept for reuse (as many as reads that usually run at once).
 const MAX_IDLE_HANDLES: usize = 16;
 
 impl HandlePool {
-    /// An idle handle, or a new one.
-    fn take(&self, path: &Path) -> Result<File> {
-        let idle = self.idle.lock().ok().and_then(|mut idle| idle.pop());
-        match idle {
-            Some(file) => Ok(file),
-            None => File::open(path).map_err(|e| io_error(path, e)),
+    /// A pool holding `file`, the handle the file was opened with.
+    fn new(file: File, identity: Option<FileIdentity>) -> Self {
+        Self {
+            idle: Mutex::new(vec![file]),
+            identity,
         }
+    }
+
+    /// An idle handle, or a new one, checked to be of the file first opened.
+    fn take(&self, path: &Path) -> Result<File> {
+        if let Some(file) = self.idle.lock().ok().and_then(|mut idle| idle.pop()) {
+            return Ok(file);
+        }
+        let file = File::open(path).map_err(|e| io_error(path, e))?;
+        let identity = file.metadata().map_err(|e| io_error(path, e))?;
+        if identity_of(&identity) != self.identity {
+            return Err(io_error(
+                path,
+                std::io::Error::other("the file was replaced since the reader opened it"),
+            ));
+        }
+        Ok(file)
     }
 
     /// Keeps `file` for a later read (or closes it when enough are kept).
@@ -76,19 +111,17 @@ impl LocalFileReader {
     /// Opens `path` and learns its size.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        let (path, size) = blocking(move || {
-            let size = File::open(&path)
-                .and_then(|file| file.metadata())
-                .map_err(|e| io_error(&path, e))?
-                .len();
-            Ok((path, size))
+        let (path, file, metadata) = blocking(move || {
+            let file = File::open(&path).map_err(|e| io_error(&path, e))?;
+            let metadata = file.metadata().map_err(|e| io_error(&path, e))?;
+            Ok((path, file, metadata))
         })
         .await?;
         Ok(Self {
             path: Arc::new(path),
-            size,
+            size: metadata.len(),
             hints: Self::HINTS,
-            handles: Arc::default(),
+            handles: Arc::new(HandlePool::new(file, identity_of(&metadata))),
         })
     }
 
@@ -212,6 +245,32 @@ mod tests {
             .worker_threads(2)
             .build()
             .unwrap()
+    }
+
+    #[test]
+    fn a_file_replaced_under_its_path_is_not_read_in_its_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data.bin");
+        let old: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &old).unwrap();
+        runtime().block_on(async {
+            let reader = LocalFileReader::open(&path).await.unwrap();
+            // Another file of the same size renamed over the path.
+            let other = dir.path().join("other.bin");
+            std::fs::write(&other, vec![7u8; 10_000]).unwrap();
+            std::fs::rename(&other, &path).unwrap();
+            // The handle the reader opened with still reads the old file.
+            let got = reader.read_many(&[100..200]).await.unwrap();
+            assert_eq!(&got[0][..], &old[100..200]);
+            // A second handle, opened by path, finds another file and fails.
+            let first = reader.handles.take(&path).unwrap();
+            let error = reader.handles.take(&path).unwrap_err();
+            assert!(error.to_string().contains("replaced"), "{error}");
+            reader.handles.give_back(first);
+            // A reader of the new file reads it.
+            let fresh = LocalFileReader::open(&path).await.unwrap();
+            assert_eq!(&fresh.read_many(&[0..3]).await.unwrap()[0][..], &[7, 7, 7]);
+        });
     }
 
     #[test]

@@ -260,8 +260,8 @@ mod tests {
             std::fs::write(&other, vec![7u8; 10_000]).unwrap();
             std::fs::rename(&other, &path).unwrap();
             // The handle the reader opened with still reads the old file.
-            let got = reader.read_many(&[100..200]).await.unwrap();
-            assert_eq!(&got[0][..], &old[100..200]);
+            let got = reader.read(100..200).await.unwrap();
+            assert_eq!(&got[..], &old[100..200]);
             // A second handle, opened by path, finds another file and fails.
             let first = reader.handles.take(&path).unwrap();
             let error = reader.handles.take(&path).unwrap_err();
@@ -269,7 +269,7 @@ mod tests {
             reader.handles.give_back(first);
             // A reader of the new file reads it.
             let fresh = LocalFileReader::open(&path).await.unwrap();
-            assert_eq!(&fresh.read_many(&[0..3]).await.unwrap()[0][..], &[7, 7, 7]);
+            assert_eq!(&fresh.read(0..3).await.unwrap()[..], &[7, 7, 7]);
         });
     }
 

@@ -24,6 +24,15 @@ pub fn dictionary_values(
         Some(bad) => Err(beyond(bad, dictionary.len())),
         None => Ok(()),
     };
+    // Arrow's take, for what the lookups below do not cover (it panics on a bad index).
+    let take = || -> Result<ArrayRef> {
+        checked()?;
+        Ok(arrow_select::take::take(
+            dictionary.as_ref(),
+            indices,
+            None,
+        )?)
+    };
     match leaf_type {
         DataType::Dictionary(key, _) => {
             checked()?;
@@ -50,23 +59,9 @@ pub fn dictionary_values(
         }
         _ if plain(dictionary, indices) => match gather_fixed(leaf_type, dictionary, indices)? {
             Some(array) => Ok(array),
-            None => {
-                checked()?;
-                Ok(arrow_select::take::take(
-                    dictionary.as_ref(),
-                    indices,
-                    None,
-                )?)
-            }
+            None => take(),
         },
-        _ => {
-            checked()?;
-            Ok(arrow_select::take::take(
-                dictionary.as_ref(),
-                indices,
-                None,
-            )?)
-        }
+        _ => take(),
     }
 }
 

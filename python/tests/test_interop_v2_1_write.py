@@ -332,13 +332,20 @@ def test_b_integer_pages_are_zstd_chunks_in_2_2(run_lancelet, inspect_json, tmp_
 
 
 @pytest.mark.parametrize("nulls", [False, True])
-def test_b_decimal_pages_are_zstd_chunks_in_2_2(run_lancelet, inspect_json, tmp_path, nulls):
+@pytest.mark.parametrize("sign", ["positive", "negative", "mixed"])
+def test_b_decimal_pages_are_zstd_chunks_in_2_2(run_lancelet, inspect_json, tmp_path, nulls, sign):
     """In 2.2 Lancelet compresses 128-bit decimals with zstd in chunks of 1024 values (16 KiB
     before compression, four times a plain chunk): pylance reads them exactly, whole, by range
-    and by take across chunk edges."""
+    and by take across chunk edges. Prices of one sign have the same high bytes (zeros, or
+    sign bytes) throughout a chunk, which Lancelet writes as zstd frames of its own; mixed
+    signs get zstd's frames."""
     rows = 50_000
     cents = np.random.default_rng(6).integers(90_000, 10_500_000, rows)
-    words = np.column_stack([cents, np.zeros(rows, np.int64)]).astype(np.int64)
+    if sign == "negative":
+        cents = -cents
+    elif sign == "mixed":
+        cents = np.where(np.arange(rows) % 3 == 0, -cents, cents)
+    words = np.column_stack([cents, np.where(cents < 0, -1, 0)]).astype(np.int64)
     prices = pa.Array.from_buffers(pa.decimal128(15, 2), rows, [None, pa.py_buffer(words.tobytes())])
     if nulls:
         prices = pc.if_else(pa.array(np.arange(rows) % 89 == 3), pa.scalar(None, prices.type), prices)

@@ -43,7 +43,7 @@ impl Scheme {
     }
 }
 
-const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+use crate::encodings::zstd_frames::{self, MAGIC as ZSTD_MAGIC};
 
 /// Compresses `data`; `level` 0 or `None` means the scheme's default.
 pub fn compress(scheme: Scheme, level: Option<i32>, data: &[u8]) -> Result<Bytes> {
@@ -75,7 +75,7 @@ pub enum Literals {
     /// Stored as they are: decoding is a copy instead of a table lookup per byte.
     Raw,
     /// Not compressed at all: the part is stored in raw blocks, all of it literals, and
-    /// decoding it is one copy (see [`stored_zstd_frame`]).
+    /// decoding it is one copy (see [`zstd_frames::stored_frame`]).
     Stored,
 }
 
@@ -96,7 +96,7 @@ pub fn compress_zstd_parts(level: i32, parts: &[(&[u8], Literals)]) -> Result<By
             Literals::Huffman => with_zstd_compressor(level, |c| c.compress(part)),
             Literals::Raw => with_raw_literal_compressor(level, |c| c.compress(part)),
             Literals::Stored => {
-                stored_zstd_frame(part, &mut out);
+                zstd_frames::stored_frame(part, &mut out);
                 continue;
             }
         }
@@ -104,44 +104,6 @@ pub fn compress_zstd_parts(level: i32, parts: &[(&[u8], Literals)]) -> Result<By
         out.extend_from_slice(&frame);
     }
     Ok(Bytes::from(out))
-}
-
-/// Appends `data` to `out` as a zstd frame of raw blocks (RFC 8878, section 3.1.1): the magic,
-/// a frame header declaring a single segment of `data.len()` bytes, and blocks of at most
-/// 128 KiB whose 3-byte headers say "raw" (type 0) and mark the last. zstd's compressor has
-/// no setting that stores a buffer as it is; a decoder copies such blocks out.
-pub fn stored_zstd_frame(data: &[u8], out: &mut Vec<u8>) {
-    const MAX_BLOCK: usize = 128 * 1024;
-    const SINGLE_SEGMENT: u8 = 1 << 5;
-    out.extend_from_slice(&ZSTD_MAGIC);
-    // The content size field: 1, 2 (less 256), 4 or 8 bytes, chosen by the top two bits.
-    let size = data.len() as u64;
-    match size {
-        0..=255 => out.extend_from_slice(&[SINGLE_SEGMENT, size as u8]),
-        256..=65_791 => {
-            out.push(1 << 6 | SINGLE_SEGMENT);
-            out.extend_from_slice(&((size - 256) as u16).to_le_bytes());
-        }
-        65_792..=0xffff_ffff => {
-            out.push(2 << 6 | SINGLE_SEGMENT);
-            out.extend_from_slice(&(size as u32).to_le_bytes());
-        }
-        _ => {
-            out.push(3 << 6 | SINGLE_SEGMENT);
-            out.extend_from_slice(&size.to_le_bytes());
-        }
-    }
-    let mut blocks = data.chunks(MAX_BLOCK).peekable();
-    if blocks.peek().is_none() {
-        // An empty frame still has one (empty, last) block.
-        out.extend_from_slice(&[1, 0, 0]);
-    }
-    while let Some(block) = blocks.next() {
-        let last = u32::from(blocks.peek().is_none());
-        let header = (block.len() as u32) << 3 | last;
-        out.extend_from_slice(&header.to_le_bytes()[..3]);
-        out.extend_from_slice(block);
-    }
 }
 
 /// Decompresses a framed buffer whose uncompressed size may be at most `limit` bytes.
@@ -378,7 +340,7 @@ mod tests {
     }
 
     #[test]
-    fn stored_frames_decode_with_zstd_at_every_size_field_and_block_count() {
+    fn stored_parts_decode_with_zstd_at_every_size_field_and_block_count() {
         // Sizes at the edges of the 1-, 2- and 4-byte content size fields and of 128 KiB
         // blocks; each behind a compressed part, as a text chunk's codes follow its offsets.
         let head = b"offsets and such, offsets and such".repeat(20);
@@ -390,14 +352,6 @@ mod tests {
             let total = head.len() + size;
             let back = decompress(Scheme::Zstd, &framed, total as u64).unwrap();
             assert_eq!(back.as_ref(), [head.as_slice(), &data].concat(), "{size}");
-            // Alone, the stored frame is the data and 6 to 13 bytes of headers per block.
-            let mut alone = Vec::new();
-            stored_zstd_frame(&data, &mut alone);
-            let blocks = size.div_ceil(128 * 1024).max(1);
-            let headers = alone.len() - size - 3 * blocks;
-            assert!((6..=13).contains(&headers), "{size}: {headers}");
-            let out = zstd::bulk::decompress(&alone, size).unwrap();
-            assert_eq!(out, data, "{size}");
         }
     }
 

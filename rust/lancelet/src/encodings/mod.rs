@@ -14,6 +14,7 @@ pub(crate) mod numbering;
 pub mod strategy;
 pub mod structural;
 pub mod v2_0;
+pub mod zstd_frames;
 
 use bytes::Bytes;
 

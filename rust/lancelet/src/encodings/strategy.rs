@@ -241,7 +241,9 @@ pub fn encode_page(
             }
         }
         // 128- and 256-bit values (decimals) cannot be bit-packed; their high bytes are
-        // mostly zero or sign, which per-chunk compression removes. Their chunks are 16 KiB
+        // mostly zero or sign, which per-chunk compression removes (where they are the same
+        // throughout a chunk, with frames of Lancelet's own that decode faster than zstd's:
+        // see `encode::with_zstd_wide_values`). Their chunks are 16 KiB
         // before compression instead of 4: zstd spends a fixed cost per frame (its entropy
         // tables), which 4 KiB frames pay four times as often, and the larger window
         // compresses better (TPC-H SF 1 `l_extendedprice`: 3.16 instead of 3.38 bytes per
@@ -251,7 +253,7 @@ pub fn encode_page(
         if *bits_per_value >= 128 && may_compress {
             let wide =
                 encode::flat_chunked(data, *bits_per_value, *num_values, WIDE_ZSTD_CHUNK_BYTES)?;
-            let compressed = with_general(wide, Scheme::Zstd, None)?;
+            let compressed = encode::with_zstd_wide_values(wide, *bits_per_value)?;
             if matches!(compressed.encoding.compression, Some(C::General(_))) {
                 chunked = compressed;
             }

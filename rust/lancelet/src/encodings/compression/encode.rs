@@ -20,6 +20,7 @@ use crate::encodings::compression::fastlanes::Word;
 use crate::encodings::compression::fsl::FslValues;
 use crate::encodings::compression::{bitpacking, rle, variable};
 use crate::encodings::general::{self, Scheme};
+use crate::encodings::zstd_frames;
 use crate::error::{Error, Result};
 use crate::format::pb::v2_1 as pb;
 use pb::compressive_encoding::Compression as C;
@@ -314,6 +315,40 @@ pub fn with_general(
     })
 }
 
+/// [`with_general`] with zstd for values of `bits` (128 or 256) whose high bytes are the same
+/// throughout a chunk, such as decimals that fit in a few bytes: such chunks are written as
+/// [`zstd_frames::wide_values_frame`]s, which decode faster than zstd's own (no entropy
+/// tables, no bits per sequence), unless zstd's frames of a sample of chunks are at least
+/// [`ZSTD_MIN_SAVING`]% smaller. Chunks of other shapes get zstd's frames.
+pub fn with_zstd_wide_values(values: ChunkedValues, bits: u64) -> Result<ChunkedValues> {
+    let width = (bits / 8) as usize;
+    let own_frame = |buffer: &[u8]| -> Option<Bytes> {
+        let mut out = Vec::with_capacity(8 + buffer.len() / 2);
+        out.extend_from_slice(&(buffer.len() as u64).to_le_bytes());
+        zstd_frames::wide_values_frame(buffer, width, &mut out).then(|| Bytes::from(out))
+    };
+    let (mut own_size, mut zstd_size) = (0, 0);
+    for buffer in values
+        .chunks
+        .iter()
+        .take(SAMPLE_CHUNKS)
+        .filter_map(|chunk| chunk.buffers.first())
+    {
+        let zstd = general::compress(Scheme::Zstd, None, buffer)?.len();
+        own_size += own_frame(buffer).map_or(zstd, |frame| frame.len());
+        zstd_size += zstd;
+    }
+    if zstd_size * 100 <= own_size * (100 - ZSTD_MIN_SAVING) {
+        return with_general(values, Scheme::Zstd, None);
+    }
+    compress_chunks(values, Scheme::Zstd, None, |buffer, _| {
+        match own_frame(buffer) {
+            Some(frame) => Ok(frame),
+            None => general::compress(Scheme::Zstd, None, buffer),
+        }
+    })
+}
+
 /// [`with_general`] with zstd at `level` for chunks of variable-width values (offsets of
 /// `offset_bits`, then the bytes): each chunk's offsets and bytes are separate zstd frames
 /// (see [`general::compress_zstd_parts`]). The bytes are stored as they are, unless zstd makes
@@ -340,7 +375,7 @@ pub fn with_zstd_offsets_apart(
         general::Literals::Huffman,
     ];
     let mut sizes = [0usize; 3];
-    for chunk in values.chunks.iter().take(LITERALS_SAMPLE_CHUNKS) {
+    for chunk in values.chunks.iter().take(SAMPLE_CHUNKS) {
         let Some(buffer) = chunk.buffers.first() else {
             continue;
         };
@@ -368,9 +403,9 @@ pub fn with_zstd_offsets_apart(
     })
 }
 
-/// Chunks whose bytes are compressed each way to choose how [`with_zstd_offsets_apart`]
-/// stores them.
-const LITERALS_SAMPLE_CHUNKS: usize = 8;
+/// Chunks compressed each way to choose how [`with_zstd_offsets_apart`] stores their bytes,
+/// or whether [`with_zstd_wide_values`] writes its own frames.
+const SAMPLE_CHUNKS: usize = 8;
 
 /// The saving (in %) for which [`with_zstd_offsets_apart`] compresses a chunk's bytes (over
 /// storing them), or Huffman-codes their literals (over raw literals). FSST codes of TPC-H
@@ -560,6 +595,65 @@ mod tests {
         };
         let wide = flat_chunked(&data, 128, 2000, 16 * 1024).unwrap();
         round_trip(&with_general(wide, Scheme::Zstd, None).unwrap(), &block);
+    }
+
+    #[test]
+    fn wide_values_get_own_frames_unless_zstd_saves_enough() {
+        // 16-byte values as chunks of 1024 (decimals). Prices below 2^24: three varying low
+        // bytes each. A handful of prices repeated: zstd matches whole values. Sign changes
+        // within a chunk: the high bytes differ, so every chunk gets zstd's frame.
+        let wide = |values: &[i128]| -> (ChunkedValues, DataBlock) {
+            let data = Bytes::from(
+                values
+                    .iter()
+                    .flat_map(|v| v.to_le_bytes())
+                    .collect::<Vec<_>>(),
+            );
+            let block = DataBlock::Fixed {
+                data: data.clone(),
+                bits_per_value: 128,
+                num_values: values.len(),
+            };
+            (
+                flat_chunked(&data, 128, values.len(), 16 * 1024).unwrap(),
+                block,
+            )
+        };
+        let prices: Vec<i128> = (0..10_000).map(|n| (mix(n) % 10_000_000) as i128).collect();
+        let few: Vec<i128> = (0..10_000).map(|n| 100 * (mix(n) % 4) as i128).collect();
+        let signs: Vec<i128> = (0..10_000)
+            .map(|n| (mix(n) % 2_000_000) as i128 - 1_000_000)
+            .collect();
+        for (values, own) in [(&prices, true), (&few, false), (&signs, false)] {
+            let (chunked, block) = wide(values);
+            let compressed = with_zstd_wide_values(chunked.clone(), 128).unwrap();
+            assert!(matches!(
+                compressed.encoding.compression,
+                Some(C::General(_))
+            ));
+            round_trip(&compressed, &block);
+            let zstd = with_general(chunked.clone(), Scheme::Zstd, None).unwrap();
+            let buffer = &chunked.chunks[1].buffers[0];
+            let mut frame = (buffer.len() as u64).to_le_bytes().to_vec();
+            assert!(zstd_frames::wide_values_frame(buffer, 16, &mut frame) || !own);
+            let expected: &[u8] = if own {
+                &frame
+            } else {
+                &zstd.chunks[1].buffers[0]
+            };
+            assert_eq!(
+                compressed.chunks[1].buffers[0].as_ref(),
+                expected,
+                "own frames: {own}"
+            );
+            if own {
+                // Three bytes a value and a few per chunk, smaller than zstd's frames here.
+                assert!(compressed.size() < values.len() * 3 + 100 * chunked.chunks.len());
+                assert!(compressed.size() < zstd.size(), "{}", zstd.size());
+            } else {
+                assert_eq!(compressed.size(), zstd.size());
+            }
+        }
     }
 
     /// A well-mixed 64-bit hash of `n` (SplitMix64's finalizer).

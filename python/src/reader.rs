@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use arrow_array::{ArrayRef, RecordBatch, RecordBatchReader, StructArray};
 use arrow_schema::{ArrowError, Field, SchemaRef};
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use lancelet::reader::{BatchStream, DEFAULT_READAHEAD_BYTES};
 use lancelet::{FileReader, Projection, Scan};
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -217,29 +217,30 @@ impl PyReaderResults {
 #[pymethods]
 impl PyReaderResults {
     /// All batches as one pyarrow Table (the GIL is released while reading).
+    ///
+    /// Batches are handed to pyarrow in groups as they arrive, while later ones are still
+    /// being read: handing a batch over costs a few microseconds, which would otherwise all
+    /// come after the last read, with the reading threads idle. The groups' tables are joined
+    /// at the end (their batches stay as they are).
     fn to_table<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let stream = self.take_stream()?;
+        let mut stream = self.take_stream()?;
         let schema = stream.schema();
-        let batches = run(py, collect_yielding(stream))?;
-        if batches.len() <= TABLE_GROUP_BATCHES {
-            return PyTable::try_new(batches, schema)?.into_pyarrow(py);
-        }
-        // Handing batches to pyarrow costs a few microseconds each, so many small batches
-        // (400 000 of one row: over a second) are handed over in groups, with a check for
-        // Ctrl-C between groups, and the groups' tables joined (their batches stay as they
-        // are).
-        let mut batches = batches.into_iter();
         let mut tables = Vec::new();
         loop {
-            let group: Vec<RecordBatch> = batches.by_ref().take(TABLE_GROUP_BATCHES).collect();
+            let group = run(py, next_group(&mut stream))?;
             if group.is_empty() {
                 break;
             }
             tables.push(PyTable::try_new(group, schema.clone())?.into_pyarrow(py)?);
             py.check_signals()?;
         }
-        py.import("pyarrow")?
-            .call_method1("concat_tables", (tables,))
+        match tables.len() {
+            0 => PyTable::try_new(Vec::new(), schema)?.into_pyarrow(py),
+            1 => Ok(tables.swap_remove(0)),
+            _ => py
+                .import("pyarrow")?
+                .call_method1("concat_tables", (tables,)),
+        }
     }
 
     /// The batches as a pyarrow RecordBatchReader, read as they are consumed.
@@ -267,19 +268,34 @@ impl PyReaderResults {
     }
 }
 
-/// Batches handed to pyarrow at a time by `to_table` (a check for Ctrl-C between groups).
-const TABLE_GROUP_BATCHES: usize = 4096;
+/// The batches `to_table` hands to pyarrow at a time: at least the first of these (unless the
+/// stream ends first), each group costing a pyarrow table, and at most the second, with a check
+/// for Ctrl-C between groups (400 000 batches of one row take over a second to hand over).
+const TABLE_GROUP_BATCHES: (usize, usize) = (128, 4096);
 
-/// Collects every batch. Each batch spends a little of the task's cooperative budget, so that
-/// the collecting task yields now and then even when every batch is ready at once (small
-/// batches of a fast read): [`run`] checks for Ctrl-C only when the task yields.
-async fn collect_yielding(mut stream: BatchStream) -> lancelet::Result<Vec<RecordBatch>> {
-    let mut batches = Vec::new();
-    while let Some(batch) = stream.next().await {
-        batches.push(batch?);
+/// The next group of batches of `stream` for `to_table`: [`TABLE_GROUP_BATCHES`] of them, or
+/// those left; none at the end of the stream. Each batch spends a little of the task's
+/// cooperative budget, so that the task yields now and then even when every batch is ready at
+/// once (small batches of a fast read): [`run`] checks for Ctrl-C only when the task yields.
+async fn next_group(stream: &mut BatchStream) -> lancelet::Result<Vec<RecordBatch>> {
+    let (least, most) = TABLE_GROUP_BATCHES;
+    let mut group = Vec::new();
+    while group.len() < most {
+        let next = if group.len() < least {
+            stream.next().await
+        } else {
+            match stream.next().now_or_never() {
+                Some(next) => next,
+                None => break,
+            }
+        };
+        let Some(batch) = next else {
+            break;
+        };
+        group.push(batch?);
         tokio::task::coop::consume_budget().await;
     }
-    Ok(batches)
+    Ok(group)
 }
 
 /// A `RecordBatchReader` over a batch stream, blocking on the shared runtime for each batch.

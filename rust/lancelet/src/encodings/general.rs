@@ -11,6 +11,7 @@
 
 use bytes::Bytes;
 
+use crate::encodings::zstd_frames::{self, MAGIC as ZSTD_MAGIC};
 use crate::error::{Error, Result};
 
 /// A general-purpose compression scheme.
@@ -42,8 +43,6 @@ impl Scheme {
         }
     }
 }
-
-use crate::encodings::zstd_frames::{self, MAGIC as ZSTD_MAGIC};
 
 /// Compresses `data`; `level` 0 or `None` means the scheme's default.
 pub fn compress(scheme: Scheme, level: Option<i32>, data: &[u8]) -> Result<Bytes> {

@@ -185,6 +185,7 @@ fn block_header(size: usize, kind: u32, last: bool, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     /// A well-mixed 64-bit hash of `n` (SplitMix64's finalizer).
     fn mix(n: u64) -> u64 {
@@ -262,6 +263,36 @@ mod tests {
         let mut frame = Vec::new();
         assert!(wide_values_frame(&data, 8, &mut frame));
         assert_eq!(zstd::bulk::decompress(&frame, data.len()).unwrap(), data);
+    }
+
+    proptest! {
+        #[test]
+        fn wide_frames_decode_to_their_values_or_are_not_written(
+            width in prop::sample::select(vec![1usize, 3, 4, 8, 16, 32]),
+            count in 0usize..3000,
+            low in 0usize..20,
+            high in prop::sample::select(vec![0u8, 0xff, 0x5a]),
+            seed in any::<u64>(),
+            odd_byte in any::<Option<(usize, u8)>>(),
+        ) {
+            // Values with `low` random low bytes and the rest `high`, perhaps with one byte of
+            // one value changed anywhere.
+            let mut data: Vec<u8> = (0..(count * width) as u64)
+                .map(|i| if (i as usize) % width < low { mix(seed ^ i) as u8 } else { high })
+                .collect();
+            if let Some((at, value)) = odd_byte.filter(|_| !data.is_empty()) {
+                let at = at % data.len();
+                data[at] = value;
+            }
+            let mut frame = vec![7, 7, 7];
+            if wide_values_frame(&data, width, &mut frame) {
+                prop_assert_eq!(&frame[..3], &[7, 7, 7]);
+                let out = zstd::bulk::decompress(&frame[3..], data.len()).unwrap();
+                prop_assert_eq!(out, data);
+            } else {
+                prop_assert_eq!(frame.len(), 3);
+            }
+        }
     }
 
     #[test]

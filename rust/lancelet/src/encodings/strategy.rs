@@ -282,43 +282,21 @@ fn zstd_over_flat_or_runs(
     num_values: usize,
 ) -> Result<Option<ChunkedValues>> {
     let target = chosen.size();
-    let width = (bits / 8) as usize;
-    let compressed = match chosen.encoding.compression {
-        Some(C::Flat(_)) => return zstd_smaller_than(chosen, target, 10),
-        Some(C::Rle(_)) => zstd_smaller_than(chosen, target, 10)?,
-        _ if !matches!(bits, 8 | 16 | 32 | 64) => return Ok(None),
-        _ if rle::count_runs(data, width) * 2 > num_values => return Ok(None),
-        _ => zstd_smaller_than(&run_length(data, width, num_values), target, 10)?,
-    };
-    let Some(compressed) = compressed else {
-        return Ok(None);
-    };
-    // Runs that zstd shrinks get chunks four times as large, when those still average no more
-    // than a plain chunk (what a take reads per row): each frame pays a fixed cost for its
-    // entropy tables, and a larger window compresses better. TPC-H SF 1 `l_orderkey`:
-    // 2 812 168 bytes in chunks of 8 192 keys (3.8 KiB) against 3 079 152 in chunks of
-    // 2 048, scanned in 27.4-28.1 against 31.6-32.3 ms (one core, best of 15); a taken row
-    // reads 4 063 bytes, pylance 4 670.
-    let larger = with_general(
-        encode::run_length_chunked(
-            data,
-            width,
-            num_values,
-            4 * encode::MAX_CHUNK_VALUES,
-            4 * encode::MAX_CHUNK_VALUE_BYTES,
-        ),
-        Scheme::Zstd,
-        None,
-    )?;
-    let fits = larger.size() <= larger.chunks.len() * PLAIN_CHUNK_BYTES;
-    if fits && larger.size() < compressed.size() {
-        return Ok(Some(larger));
+    if matches!(
+        chosen.encoding.compression,
+        Some(C::Flat(_)) | Some(C::Rle(_))
+    ) {
+        return zstd_smaller_than(chosen, target, 10);
     }
-    Ok(Some(compressed))
+    if !matches!(bits, 8 | 16 | 32 | 64) {
+        return Ok(None);
+    }
+    let width = (bits / 8) as usize;
+    if rle::count_runs(data, width) * 2 > num_values {
+        return Ok(None);
+    }
+    zstd_smaller_than(&run_length(data, width, num_values), target, 10)
 }
-
-/// The bytes of a plain chunk of 64-bit values (512 of them), which a take reads per row.
-const PLAIN_CHUNK_BYTES: usize = 4096;
 
 /// Chunks sampled to judge whether zstd is worth trying on a whole page.
 const ZSTD_SAMPLE_CHUNKS: usize = 8;
@@ -1631,64 +1609,6 @@ mod tests {
             .flat_map(|v| v.to_le_bytes())
             .collect();
         assert_eq!(index_small_range_of::<8>(&wide, 5000, read), None);
-    }
-
-    /// 200 000 sorted keys in runs of four (orders of four line items), the `n`th order's key
-    /// `key(n)`, as zstd over runs; returns the chunks' value counts after checking that they
-    /// decode back.
-    fn zstd_run_chunks(key: impl Fn(u64) -> u64) -> Vec<usize> {
-        let keys: Vec<u64> = (0..50_000).flat_map(|order| [key(order); 4]).collect();
-        let data = Bytes::from(
-            keys.iter()
-                .flat_map(|k| k.to_le_bytes())
-                .collect::<Vec<_>>(),
-        );
-        let chosen = encode::run_length(&data, 8, keys.len());
-        let zstd = zstd_over_flat_or_runs(&chosen, &data, 64, keys.len())
-            .unwrap()
-            .expect("zstd saves over runs");
-        let mut decoded = Vec::new();
-        for chunk in &zstd.chunks {
-            let block = crate::encodings::compression::decode::miniblock(
-                &zstd.encoding,
-                &chunk.buffers,
-                chunk.num_values,
-            )
-            .unwrap();
-            let DataBlock::Fixed { data, .. } = block else {
-                panic!("fixed-width values expected");
-            };
-            decoded.extend_from_slice(&data);
-        }
-        assert_eq!(decoded, data.as_ref());
-        zstd.chunks.iter().map(|chunk| chunk.num_values).collect()
-    }
-
-    #[test]
-    fn runs_that_zstd_shrinks_well_get_chunks_four_times_as_large() {
-        // 2048 values (512 runs of 9 bytes) fill a chunk of runs. Keys numbered as TPC-H
-        // numbers orders (the first 8 of every 32 numbers): zstd shrinks them so that chunks
-        // of four times the values still average below 4 KiB (the run lengths stay raw, a
-        // byte per run).
-        let larger = zstd_run_chunks(|n| n / 8 * 32 + n % 8 + 1);
-        assert!(
-            larger.iter().rev().skip(1).all(|&n| n == 8192),
-            "{larger:?}"
-        );
-        // Keys up to 255 apart at random: zstd saves a little over the runs' 9 bytes, too
-        // little for chunks that large.
-        let mut key = 0u64;
-        let keys: Vec<u64> = (0..50_000u64)
-            .map(|n| {
-                key += 1 + (n.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56);
-                key
-            })
-            .collect();
-        let smaller = zstd_run_chunks(|n| keys[n as usize]);
-        assert!(
-            smaller.iter().rev().skip(1).all(|&n| n == 2048),
-            "{smaller:?}"
-        );
     }
 
     #[test]

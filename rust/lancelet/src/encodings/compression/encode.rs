@@ -171,44 +171,28 @@ pub fn bitpacked<T: Word>(values: &[T]) -> ChunkedValues {
 
 /// Run-length encoding of fixed-width values of `width` bytes.
 pub fn run_length(data: &[u8], width: usize, num_values: usize) -> ChunkedValues {
-    run_length_chunked(
-        data,
-        width,
-        num_values,
-        MAX_CHUNK_VALUES,
-        MAX_CHUNK_VALUE_BYTES,
-    )
-}
-
-/// [`run_length`] with chunks of at most `max_values` values (a power of two, at most 32 768)
-/// whose runs take at most `max_bytes`.
-pub fn run_length_chunked(
-    data: &[u8],
-    width: usize,
-    num_values: usize,
-    max_values: usize,
-    max_bytes: usize,
-) -> ChunkedValues {
     let mut chunks = Vec::new();
     let mut start = 0;
-    // A chunk of n values fits when its runs take at most `max_bytes`; runs only grow with n,
-    // so one pass finds and encodes the longest prefix that fits, which is then cut to the
-    // chunk.
-    let max_runs = max_bytes / (width + 1);
+    // A chunk of n values fits when its runs take at most MAX_CHUNK_VALUE_BYTES; runs only
+    // grow with n, so one pass finds and encodes the longest prefix that fits, which is then
+    // cut to the chunk.
+    let max_runs = MAX_CHUNK_VALUE_BYTES / (width + 1);
     while start < num_values {
         let remaining = num_values - start;
         let mut runs = rle::encode_fitting(
             &data[start * width..num_values * width],
             width,
             max_runs,
-            remaining.min(max_values),
+            remaining.min(MAX_CHUNK_VALUES),
         );
         let fitting = runs.covered;
         let fits = |n: usize| n <= fitting;
-        let len = if remaining <= max_values && fits(remaining) {
+        let len = if remaining <= MAX_CHUNK_VALUES && fits(remaining) {
             remaining
         } else {
-            let mut n = max_values.min(remaining.next_power_of_two() / 2).max(2);
+            let mut n = MAX_CHUNK_VALUES
+                .min(remaining.next_power_of_two() / 2)
+                .max(2);
             while n > 2 && !fits(n) {
                 n /= 2;
             }

@@ -16,7 +16,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use lancelet::encodings::compression::encode;
 use lancelet::encodings::compression::fsst::Encoder;
-use lancelet::encodings::general::{self, Literals, Scheme};
+use lancelet::encodings::general::{self, Framing, Scheme};
 use lancelet_bench::data;
 
 /// Codes (and 32-bit offsets) of a text chunk, as the writer cuts them.
@@ -54,12 +54,12 @@ fn main() {
             chunks.len()
         );
         // Each chunk's parts (offsets, codes) compressed as asked; `None` leaves a part out.
-        let framed = |offsets: Option<Literals>, codes: Option<Literals>| -> Vec<Bytes> {
+        let framed = |offsets: Option<Framing>, codes: Option<Framing>| -> Vec<Bytes> {
             chunks
                 .iter()
                 .map(|(buffer, num_values)| {
                     let (head, tail) = buffer.split_at((num_values + 1) * width);
-                    let parts: Vec<(&[u8], Literals)> = [(head, offsets), (tail, codes)]
+                    let parts: Vec<(&[u8], Framing)> = [(head, offsets), (tail, codes)]
                         .into_iter()
                         .filter_map(|(part, literals)| Some((part, literals?)))
                         .collect();
@@ -75,28 +75,33 @@ fn main() {
             ("one frame", one_frame),
             (
                 "offsets alone, Huffman",
-                framed(Some(Literals::Huffman), None),
+                framed(Some(Framing::Huffman), None),
             ),
             (
                 "offsets alone, raw literals",
-                framed(Some(Literals::Raw), None),
+                framed(Some(Framing::Raw), None),
             ),
-            ("codes alone, stored", framed(None, Some(Literals::Stored))),
+            (
+                "offsets alone, word repeats",
+                framed(Some(Framing::WordRepeats(width)), None),
+            ),
+            ("codes alone, stored", framed(None, Some(Framing::Stored))),
             (
                 "codes alone, raw literals",
-                framed(None, Some(Literals::Raw)),
+                framed(None, Some(Framing::Raw)),
             ),
-            (
-                "codes alone, Huffman",
-                framed(None, Some(Literals::Huffman)),
-            ),
+            ("codes alone, Huffman", framed(None, Some(Framing::Huffman))),
             (
                 "apart, codes stored",
-                framed(Some(Literals::Huffman), Some(Literals::Stored)),
+                framed(Some(Framing::Huffman), Some(Framing::Stored)),
+            ),
+            (
+                "apart, word repeats, codes stored",
+                framed(Some(Framing::WordRepeats(width)), Some(Framing::Stored)),
             ),
             (
                 "apart, codes' literals raw",
-                framed(Some(Literals::Huffman), Some(Literals::Raw)),
+                framed(Some(Framing::Huffman), Some(Framing::Raw)),
             ),
         ];
         for (name, framed) in &variants {

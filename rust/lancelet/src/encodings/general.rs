@@ -66,37 +66,50 @@ pub fn compress(scheme: Scheme, level: Option<i32>, data: &[u8]) -> Result<Bytes
     }
 }
 
-/// How a zstd frame stores its literals (the bytes no earlier match covers).
+/// How a part of [`compress_zstd_parts`] is framed: by zstd's compressor, with its literals
+/// (the bytes no earlier match covers) Huffman-coded or raw, or in a frame Lancelet builds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Literals {
-    /// Huffman-coded when that is smaller (zstd's default).
+pub enum Framing {
+    /// zstd's frame, the literals Huffman-coded when that is smaller (zstd's default).
     Huffman,
-    /// Stored as they are: decoding is a copy instead of a table lookup per byte.
+    /// zstd's frame, the literals stored as they are: decoding is a copy instead of a table
+    /// lookup per byte.
     Raw,
     /// Not compressed at all: the part is stored in raw blocks, all of it literals, and
     /// decoding it is one copy (see [`zstd_frames::stored_frame`]).
     Stored,
+    /// Words of this many bytes (4 to 8), most of which have the high bytes of the word before,
+    /// such as offsets: a [`zstd_frames::word_repeats_frame`], with no entropy tables (zstd's
+    /// Huffman-coded frame for a part that is not whole words).
+    WordRepeats(usize),
 }
 
-/// Compresses `parts` with zstd at `level`, each part a frame of its own with its literals
-/// stored as asked, behind one length prefix (the parts' total). A reader decompresses the
-/// frames one after another into one buffer, as zstd does with concatenated frames.
+/// Compresses `parts` with zstd at `level`, each part a frame of its own framed as asked,
+/// behind one length prefix (the parts' total). A reader decompresses the frames one after
+/// another into one buffer, as zstd does with concatenated frames.
 ///
 /// A chunk of FSST codes is its offsets, then its codes: as one frame, zstd codes both with
-/// one Huffman table of bytes, which fits neither. As two, the offsets get a table of their
+/// one Huffman table of bytes, which fits neither. As two, the offsets get a frame of their
 /// own and the codes (already entropy-reduced: zstd saves TPC-H comments' codes 3.5% with raw
 /// literals, 8.3% Huffman-coded) can be stored, which makes decoding them a copy.
-pub fn compress_zstd_parts(level: i32, parts: &[(&[u8], Literals)]) -> Result<Bytes> {
+pub fn compress_zstd_parts(level: i32, parts: &[(&[u8], Framing)]) -> Result<Bytes> {
     let total: usize = parts.iter().map(|(part, _)| part.len()).sum();
     let mut out = Vec::with_capacity(8 + total / 2);
     out.extend_from_slice(&(total as u64).to_le_bytes());
-    for &(part, literals) in parts {
-        let frame = match literals {
-            Literals::Huffman => with_zstd_compressor(level, |c| c.compress(part)),
-            Literals::Raw => with_raw_literal_compressor(level, |c| c.compress(part)),
-            Literals::Stored => {
+    for &(part, framing) in parts {
+        let frame = match framing {
+            Framing::Raw => with_raw_literal_compressor(level, |c| c.compress(part)),
+            Framing::Stored => {
                 zstd_frames::stored_frame(part, &mut out);
                 continue;
+            }
+            Framing::WordRepeats(width)
+                if zstd_frames::word_repeats_frame(part, width, &mut out) =>
+            {
+                continue;
+            }
+            Framing::Huffman | Framing::WordRepeats(_) => {
+                with_zstd_compressor(level, |c| c.compress(part))
             }
         }
         .map_err(|e| Error::internal(format!("zstd compression failed: {e}")))?;
@@ -125,8 +138,17 @@ pub fn decompress(scheme: Scheme, framed: &[u8], limit: u64) -> Result<Bytes> {
                 let (length, frame) = split_length::<8>(framed, "zstd")?;
                 (check(length)?, frame)
             };
-            let out = with_zstd_decompressor(|d| d.decompress(frame, capacity))
-                .map_err(|e| Error::corrupt(format!("zstd buffer does not decompress: {e}")))?;
+            let out = if framed.starts_with(&ZSTD_MAGIC) {
+                // A bare frame gives no size to make room for.
+                with_zstd_decompressor(|d| d.decompress(frame, capacity))
+            } else {
+                let mut out = vec![0u8; capacity];
+                zstd_decompress_into(frame, &mut out).map(|written| {
+                    out.truncate(written);
+                    out
+                })
+            }
+            .map_err(|e| Error::corrupt(format!("zstd buffer does not decompress: {e}")))?;
             Ok(Bytes::from(out))
         }
         Scheme::Lz4 => {
@@ -164,10 +186,8 @@ pub fn decompress_into(scheme: Scheme, framed: &[u8], out: &mut [u8]) -> Result<
         ));
     }
     let written = match scheme {
-        Scheme::Zstd => with_zstd_decompressor(|d| {
-            d.decompress_to_buffer(framed.get(8..).unwrap_or_default(), out)
-        })
-        .map_err(|e| Error::corrupt(format!("zstd buffer does not decompress: {e}")))?,
+        Scheme::Zstd => zstd_decompress_into(framed.get(8..).unwrap_or_default(), out)
+            .map_err(|e| Error::corrupt(format!("zstd buffer does not decompress: {e}")))?,
         Scheme::Lz4 => {
             lz4_flex::block::decompress_into(framed.get(4..).unwrap_or_default(), out)
                 .map_err(|e| Error::corrupt(format!("lz4 buffer does not decompress: {e}")))?
@@ -202,7 +222,7 @@ fn with_zstd_compressor<T>(
     level: i32,
     f: impl FnOnce(&mut zstd::bulk::Compressor<'static>) -> std::io::Result<T>,
 ) -> std::io::Result<T> {
-    ZSTD_COMPRESSOR.with(|cell| with_compressor_in(cell, level, Literals::Huffman, f))
+    ZSTD_COMPRESSOR.with(|cell| with_compressor_in(cell, level, false, f))
 }
 
 /// Runs `f` with this thread's raw-literal zstd compressor set to `level`.
@@ -210,20 +230,21 @@ fn with_raw_literal_compressor<T>(
     level: i32,
     f: impl FnOnce(&mut zstd::bulk::Compressor<'static>) -> std::io::Result<T>,
 ) -> std::io::Result<T> {
-    ZSTD_RAW_LITERAL_COMPRESSOR.with(|cell| with_compressor_in(cell, level, Literals::Raw, f))
+    ZSTD_RAW_LITERAL_COMPRESSOR.with(|cell| with_compressor_in(cell, level, true, f))
 }
 
-/// Runs `f` with the compressor kept in `cell`, made anew when it is of another level.
+/// Runs `f` with the compressor kept in `cell` (one that leaves literals raw if asked), made
+/// anew when it is of another level.
 fn with_compressor_in<T>(
     cell: &std::cell::RefCell<Option<(i32, zstd::bulk::Compressor<'static>)>>,
     level: i32,
-    literals: Literals,
+    raw_literals: bool,
     f: impl FnOnce(&mut zstd::bulk::Compressor<'static>) -> std::io::Result<T>,
 ) -> std::io::Result<T> {
     let mut slot = cell.try_borrow_mut().map_err(std::io::Error::other)?;
     if slot.as_ref().is_none_or(|(at, _)| *at != level) {
         let mut compressor = zstd::bulk::Compressor::new(level)?;
-        if literals == Literals::Raw {
+        if raw_literals {
             use zstd::zstd_safe::{CParameter, ParamSwitch};
             compressor.set_parameter(CParameter::LiteralCompressionMode(ParamSwitch::Disable))?;
         }
@@ -249,6 +270,28 @@ fn with_zstd_decompressor<T>(
             None => Err(std::io::Error::other("no zstd decompressor")),
         }
     })
+}
+
+/// Decompresses the zstd `frames` into `out`, returning how many bytes they decoded to:
+/// frames of the shapes Lancelet writes by [`zstd_frames::decode`], the rest by libzstd.
+fn zstd_decompress_into(frames: &[u8], out: &mut [u8]) -> std::io::Result<usize> {
+    let (mut read, mut written) = (0, 0);
+    while let (Some(rest), Some(room)) = (frames.get(read..), out.get_mut(written..)) {
+        if rest.is_empty() {
+            break;
+        }
+        match zstd_frames::decode::decode_frame(rest, room) {
+            Some((taken, made)) => {
+                read += taken;
+                written += made;
+            }
+            None => {
+                let made = with_zstd_decompressor(|d| d.decompress_to_buffer(rest, room))?;
+                return Ok(written + made);
+            }
+        }
+    }
+    Ok(written)
 }
 
 /// Splits an `N`-byte little-endian length prefix off `framed`.
@@ -312,9 +355,9 @@ mod tests {
         let skewed: Vec<u8> = (0..20_000u64).map(|n| (mix(n) >> 58) as u8).collect();
         let head = b"offsets and such, offsets and such".repeat(50);
         let both = |literals| {
-            compress_zstd_parts(3, &[(&head, Literals::Huffman), (&skewed, literals)]).unwrap()
+            compress_zstd_parts(3, &[(&head, Framing::Huffman), (&skewed, literals)]).unwrap()
         };
-        let (huffman, raw) = (both(Literals::Huffman), both(Literals::Raw));
+        let (huffman, raw) = (both(Framing::Huffman), both(Framing::Raw));
         assert!(
             huffman.len() * 100 < raw.len() * 80,
             "{} {}",
@@ -346,7 +389,7 @@ mod tests {
         for size in [0, 1, 255, 256, 65_791, 65_792, 131_072, 131_073, 300_000] {
             let data: Vec<u8> = (0..size as u64).map(|n| mix(n) as u8).collect();
             let framed =
-                compress_zstd_parts(3, &[(&head, Literals::Huffman), (&data, Literals::Stored)])
+                compress_zstd_parts(3, &[(&head, Framing::Huffman), (&data, Framing::Stored)])
                     .unwrap();
             let total = head.len() + size;
             let back = decompress(Scheme::Zstd, &framed, total as u64).unwrap();

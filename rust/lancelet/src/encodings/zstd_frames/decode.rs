@@ -317,19 +317,20 @@ fn fill_periods<const LITERAL: usize, const PERIOD: usize>(
     let sequences = block
         .chunks_exact_mut(PERIOD)
         .zip(literals.chunks_exact(LITERAL));
+    // The whole template is written first and the literals over it: a copy out of a template
+    // just written to would wait for the small store to reach it.
     if count == 1 {
-        let template = &mut templates[0];
+        let template = &templates[0];
         for (sequence, literal) in sequences {
-            template[..LITERAL].copy_from_slice(literal);
             sequence.copy_from_slice(template);
+            sequence[..LITERAL].copy_from_slice(literal);
         }
         return;
     }
     let mut next = 0;
     for (sequence, literal) in sequences {
-        let template = &mut templates[next];
-        template[..LITERAL].copy_from_slice(literal);
-        sequence.copy_from_slice(template);
+        sequence.copy_from_slice(&templates[next]);
+        sequence[..LITERAL].copy_from_slice(literal);
         next += 1;
         if next == count {
             next = 0;

@@ -286,7 +286,7 @@ fn zstd_over_flat_or_runs(
         chosen.encoding.compression,
         Some(C::Flat(_)) | Some(C::Rle(_))
     ) {
-        return zstd_smaller_than(chosen, target, 10);
+        return zstd_smaller_than(chosen, bits, target, 10);
     }
     if !matches!(bits, 8 | 16 | 32 | 64) {
         return Ok(None);
@@ -295,7 +295,7 @@ fn zstd_over_flat_or_runs(
     if rle::count_runs(data, width) * 2 > num_values {
         return Ok(None);
     }
-    zstd_smaller_than(&run_length(data, width, num_values), target, 10)
+    zstd_smaller_than(&run_length(data, width, num_values), bits, target, 10)
 }
 
 /// Chunks sampled to judge whether zstd is worth trying on a whole page.
@@ -308,6 +308,7 @@ const ZSTD_SAMPLE_CHUNKS: usize = 8;
 /// `l_orderkey` the run-length encoded keys go from 13.6 to 3.1 MB.
 fn zstd_smaller_than(
     values: &ChunkedValues,
+    bits: u64,
     target: usize,
     percent: usize,
 ) -> Result<Option<ChunkedValues>> {
@@ -331,8 +332,11 @@ fn zstd_smaller_than(
             return Ok(None);
         }
     }
-    let compressed = with_general(values.clone(), Scheme::Zstd, None)?;
-    // `with_general` hands small or incompressible values back as they were.
+    let compressed = match bits {
+        32 | 64 => encode::with_zstd_words(values.clone(), bits)?,
+        _ => with_general(values.clone(), Scheme::Zstd, None)?,
+    };
+    // Small or incompressible values come back as they were.
     let is_zstd = matches!(compressed.encoding.compression, Some(C::General(_)));
     Ok((is_zstd && saves(compressed.size())).then_some(compressed))
 }
@@ -1113,7 +1117,7 @@ fn u32_index_values(
         indices.len(),
         INDEX_ZSTD_CHUNK_BYTES,
     )?;
-    Ok(zstd_smaller_than(&flat, packed.size(), INDEX_ZSTD_SAVING)?.unwrap_or(packed))
+    Ok(zstd_smaller_than(&flat, 8, packed.size(), INDEX_ZSTD_SAVING)?.unwrap_or(packed))
 }
 
 /// The saving (in %) for which byte indices are compressed with zstd instead of bit-packed.

@@ -457,7 +457,13 @@ mod tests {
             let lengths: [&dyn Fn(u64) -> u64; 4] = [
                 &|n| 5 + mix(n) % 30,
                 &|n| 200 + mix(n) % 900,
-                &|n| if mix(n).is_multiple_of(7) { 3000 } else { mix(n) % 20 },
+                &|n| {
+                    if mix(n).is_multiple_of(7) {
+                        3000
+                    } else {
+                        mix(n) % 20
+                    }
+                },
                 &|_| 0,
             ];
             for length in lengths {

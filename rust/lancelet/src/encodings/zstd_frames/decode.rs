@@ -163,7 +163,7 @@ impl Frame {
             literal: usize::from(literal_code),
             repeat: usize::from(match_code) + 3,
         };
-        let mut bits = BackwardBits::new(input.bytes)?;
+        let bits = BackwardBits::new(input.bytes)?;
         let offset_bits = u32::from(offset_code);
         if bits.remaining != (offset_bits as usize).checked_mul(count)? {
             return None;
@@ -171,8 +171,21 @@ impl Frame {
         let mut literals = literals;
         if offset_bits == 0 {
             // Every sequence repeats from the most recent offset.
-            self.repeat_periods(shape, count, &mut literals, out)?;
+            let offset = self.repeats[0];
+            self.same_offset(shape, offset, count, &mut literals, out)?;
+        } else if let Some(value) = same_value(bits, offset_bits, count).filter(|&v| v > 3) {
+            // Every sequence names the same offset (as the first block of a frame of word
+            // repeats does): the repeat offsets end as if each had been decoded on its own.
+            let offset = value - 3;
+            let [first, second, _] = self.repeats;
+            self.repeats = match count {
+                1 => [offset, first, second],
+                2 => [offset, offset, first],
+                _ => [offset; 3],
+            };
+            self.same_offset(shape, offset, count, &mut literals, out)?;
         } else {
+            let mut bits = BackwardBits::new(input.bytes)?;
             for _ in 0..count {
                 let value = (1usize << offset_bits) + bits.read(offset_bits)? as usize;
                 let offset = self.offset(value);
@@ -227,19 +240,19 @@ impl Frame {
         Some(())
     }
 
-    /// Decodes `count` sequences of `shape` that all repeat from the most recent offset. When
-    /// that offset is a whole number of sequences back (up to [`MAX_PERIODS`]) and the block
-    /// starts at least that far into the frame, each sequence repeats what the sequence that
-    /// far back repeated, so all of them are fixed-size copies of the block's literals and of
-    /// the bytes before the block; otherwise they are decoded one by one.
-    fn repeat_periods(
+    /// Decodes `count` sequences of `shape` that all repeat from `offset`. When that is a
+    /// whole number of sequences back (up to [`MAX_PERIODS`]) and the block starts at least
+    /// that far into the frame, each sequence repeats what the sequence that far back
+    /// repeated, so all of them are fixed-size copies of the block's literals and of the bytes
+    /// before the block; otherwise they are decoded one by one.
+    fn same_offset(
         &mut self,
         shape: Shape,
+        offset: usize,
         count: usize,
         literals: &mut &[u8],
         out: &mut [u8],
     ) -> Option<()> {
-        let offset = self.repeats[0];
         let period = shape.literal + shape.repeat;
         let start = self.written;
         if !offset.is_multiple_of(period)
@@ -359,6 +372,17 @@ fn raw_literals<'a>(input: &mut Input<'a>) -> Option<&'a [u8]> {
     input.take(size)
 }
 
+/// The offset value all `count` sequences of `bits` name, if they name the same one.
+fn same_value(mut stream: BackwardBits, bits: u32, count: usize) -> Option<usize> {
+    let first = stream.read(bits)?;
+    for _ in 1..count {
+        if stream.read(bits)? != first {
+            return None;
+        }
+    }
+    Some((1usize << bits) + first as usize)
+}
+
 /// A sequences bit stream, read from its end: the highest set bit of its last byte marks
 /// the end, and the bits below it are read from the top down.
 struct BackwardBits<'a> {
@@ -382,11 +406,17 @@ impl<'a> BackwardBits<'a> {
     fn read(&mut self, count: u32) -> Option<u64> {
         self.remaining = self.remaining.checked_sub(count as usize)?;
         let first = self.remaining / 8;
-        let mut window = [0u8; 8];
-        let available = self.bytes.get(first..)?;
-        let take = available.len().min(8);
-        window[..take].copy_from_slice(&available[..take]);
-        let bits = u64::from_le_bytes(window) >> (self.remaining % 8);
+        let window = match self.bytes.get(first..first + 8) {
+            Some(eight) => u64::from_le_bytes(eight.try_into().ok()?),
+            None => {
+                // Near the stream's end: the bytes there, zeros above.
+                let mut window = [0u8; 8];
+                let available = self.bytes.get(first..)?;
+                window[..available.len()].copy_from_slice(available);
+                u64::from_le_bytes(window)
+            }
+        };
+        let bits = window >> (self.remaining % 8);
         Some(bits & ((1u64 << count) - 1))
     }
 }
@@ -519,6 +549,33 @@ mod tests {
             decode_frame(&frame, &mut out),
             Some((frame.len() - 3, data.len()))
         );
+    }
+
+    #[test]
+    fn sequences_that_name_different_offsets_decode_one_by_one() {
+        use crate::encodings::zstd_frames::{
+            COMPRESSED_BLOCK, Code, RAW_BLOCK, block_header, frame_header, literals_header,
+            sequences_header,
+        };
+        // A raw block "abcdefgh", then three sequences of a literal and 3 bytes repeated from
+        // offsets 8, 6 and 6 (offset code 3: values 8 to 15, each the offset plus 3), and the
+        // literal "!" after them.
+        let expected = b"abcdefghxbcdyhxbzdyh!";
+        let mut frame = Vec::new();
+        frame_header(expected.len(), &mut frame);
+        block_header(8, RAW_BLOCK, false, &mut frame);
+        frame.extend_from_slice(b"abcdefgh");
+        let mut block = Vec::new();
+        literals_header(4, &mut block);
+        block.extend_from_slice(b"xyz!");
+        sequences_header(3, [Code::Rle(1), Code::Rle(3), Code::Rle(0)], &mut block);
+        // Extra bits 011, 001, 001 (values 11, 9, 9), the first sequence's on top, under the
+        // end mark.
+        let stream: u32 = 0b1_011_001_001;
+        block.extend_from_slice(&stream.to_le_bytes()[..2]);
+        block_header(block.len(), COMPRESSED_BLOCK, true, &mut frame);
+        frame.extend_from_slice(&block);
+        assert_eq!(decode_checked(&frame, 64).as_deref(), Some(&expected[..]));
     }
 
     proptest! {

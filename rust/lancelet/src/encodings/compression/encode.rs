@@ -384,13 +384,14 @@ fn with_own_zstd_frames(
 /// [`with_general`] with zstd at `level` for chunks of variable-width values (offsets of
 /// `offset_bits`, then the bytes): each chunk's offsets and bytes are separate zstd frames
 /// (see [`general::compress_zstd_parts`]). The bytes are stored as they are, unless zstd makes
-/// a sample of chunks at least [`ZSTD_MIN_SAVING`]% smaller with raw literals, and their
-/// literals raw unless Huffman coding saves that much again. For bytes that are already
+/// a sample of chunks at least [`ZSTD_MIN_SAVING`]% smaller with raw literals or
+/// [`HUFFMAN_MIN_SAVING`]% smaller with Huffman-coded ones, and their literals raw unless
+/// Huffman coding saves [`HUFFMAN_MIN_SAVING`]% more. For bytes that are already
 /// entropy-reduced, such as FSST codes: stored, they decode with one copy; raw literals
 /// decode several times faster than Huffman-coded ones. The offsets are a
 /// [`zstd_frames::word_repeats_frame`] unless zstd's Huffman-coded frames of the sample are
-/// that much smaller: TPC-H comments' 32-bit offsets take 8 954 867 bytes so, 14 358 190 as
-/// zstd's frames (level 2), and decode in 20 instead of 71 ms (one core,
+/// [`ZSTD_MIN_SAVING`]% smaller: TPC-H comments' 32-bit offsets take 8 954 867 bytes so,
+/// 14 358 190 as zstd's frames (level 2), and decode in 13.5 instead of 71 ms (one core,
 /// `examples/text_chunk_zstd` of `lancelet-bench`).
 pub fn with_zstd_offsets_apart(
     values: ChunkedValues,
@@ -428,17 +429,21 @@ pub fn with_zstd_offsets_apart(
             *size += general::compress_zstd_parts(level, &[(&buffer[..at], framing)])?.len();
         }
     }
-    let chosen = |sizes: &[usize]| {
+    // A choice is taken over the one chosen so far when it saves enough: 10%, and 20% for
+    // Huffman-coded literals, which decode at a fraction of the speed of raw ones (FSST codes
+    // of TPC-H comments save 3.5% with raw literals and 8.3% Huffman-coded, close enough to 10%
+    // for some pages' samples to have chosen Huffman coding over storing them).
+    let chosen = |sizes: &[usize], savings: &[usize]| {
         let mut chosen = 0;
-        for better in 1..sizes.len() {
-            if sizes[better] * 100 <= sizes[chosen] * (100 - ZSTD_MIN_SAVING) {
+        for (better, saving) in savings.iter().enumerate().skip(1) {
+            if sizes[better] * 100 <= sizes[chosen] * (100 - saving) {
                 chosen = better;
             }
         }
         chosen
     };
-    let framing = choices[chosen(&sizes)];
-    let offset_framing = offset_choices[chosen(&offset_sizes)];
+    let framing = choices[chosen(&sizes, &[0, ZSTD_MIN_SAVING, HUFFMAN_MIN_SAVING])];
+    let offset_framing = offset_choices[chosen(&offset_sizes, &[0, ZSTD_MIN_SAVING])];
     compress_chunks(values, Scheme::Zstd, Some(level), |buffer, num_values| {
         let (at, end) = split(buffer, num_values)?;
         general::compress_zstd_parts(
@@ -452,12 +457,19 @@ pub fn with_zstd_offsets_apart(
 /// or whether [`with_zstd_wide_values`] writes its own frames.
 const SAMPLE_CHUNKS: usize = 8;
 
-/// The saving (in %) for which [`with_zstd_offsets_apart`] compresses a chunk's bytes (over
-/// storing them), or Huffman-codes their literals (over raw literals). FSST codes of TPC-H
-/// comments in chunks of 256 save 3.5% with raw literals (decompressing all of lineitem SF 1's
-/// took 29.8 ms, copying them stored 2.2 ms) and 5% more with Huffman coding (117.6 ms);
-/// comment-like sentences of a vocabulary of 24-29 words save 12-15% with Huffman coding.
+/// The saving (in %) for which [`with_zstd_offsets_apart`] compresses a chunk's bytes with
+/// raw literals (over storing them), and for which zstd's frames are chosen over Lancelet's
+/// own. FSST codes of TPC-H comments in chunks of 256 save 3.5% with raw literals
+/// (decompressing all of lineitem SF 1's took 29.8 ms, copying them stored 2.2 ms) and 5%
+/// more with Huffman coding (117.6 ms).
 pub const ZSTD_MIN_SAVING: usize = 10;
+
+/// The saving (in %) for which [`with_zstd_offsets_apart`] Huffman-codes the literals of a
+/// chunk's bytes, over storing them or leaving the literals raw. At 10%, the samples of some
+/// pages chose Huffman coding for TPC-H SF 1 comments (6 656 of the 23 442 chunks); at 20%
+/// all are stored: lineitem 153 048 669 -> 154 466 781 bytes, `l_comment` scanned
+/// on one core in 142 instead of 179 ms (`examples/column_cpu scan 10` of `lancelet-bench`).
+pub const HUFFMAN_MIN_SAVING: usize = 20;
 
 /// Compresses buffer 0 of every chunk with `compress` (given the buffer and the chunk's value
 /// count), described as `scheme` at `level`, when the buffers hold at least 4 KiB and get

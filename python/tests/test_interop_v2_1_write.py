@@ -257,8 +257,8 @@ def _comments(rows):
 def _random_word_comments(rows):
     """Sentences of 3 to 8 words drawn from 500 random words of 3 to 10 letters. Their FSST
     codes gained 8.6% (utf8) and 7.9% (large_utf8) from Huffman coding when this was written,
-    less than the 10% asked, so Lancelet does not Huffman-code the codes' literals
-    (`_comments` gained 15%: Huffman-coded)."""
+    less than the 20% asked, so Lancelet does not Huffman-code the codes' literals (nor those
+    of `_comments`, which gained 15%)."""
     rng = np.random.default_rng(11)
     letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
     words = np.array(["".join(rng.choice(letters, rng.integers(3, 11))) for _ in range(500)])
@@ -280,9 +280,9 @@ def _random_letters(rows):
 @pytest.mark.parametrize("type_", [pa.utf8(), pa.large_utf8()])
 def test_b_text_pages_are_fsst_then_zstd_chunks_in_2_2(run_lancelet, inspect_json, tmp_path, type_, text):
     """In 2.2 Lancelet stores text pages as FSST codes in zstd-compressed chunks of 4 KiB
-    (FSST alone in 2.1), each chunk's offsets and codes two zstd frames, the codes stored,
-    compressed with raw literals or Huffman-coded: pylance reads them exactly, whole, by range
-    and by take."""
+    (FSST alone in 2.1), each chunk's offsets and codes two zstd frames: the offsets a frame
+    of word repeats Lancelet writes itself unless zstd's is 10% smaller, the codes stored or
+    compressed with raw literals. pylance reads them exactly, whole, by range and by take."""
     table = pa.table({"c": pa.array(text(50_000), type_)})
     path = assert_round_trip(run_lancelet, tmp_path, table, "2.2")
     assert_every_page(inspect_json(path), "general(zstd, fsst(variable(")
@@ -321,8 +321,9 @@ def _zstd_integer_case(name):
 @pytest.mark.parametrize("name", ["sorted_keys", "sorted_keys_with_nulls", "line_numbers", "nine_codes"])
 def test_b_integer_pages_are_zstd_chunks_in_2_2(run_lancelet, inspect_json, tmp_path, name):
     """In 2.2 Lancelet compresses run-length encoded sorted keys with zstd per chunk when that
-    saves 10%, and dictionary indices as bytes when that saves 40% (line numbers save less and
-    are bit-packed): pylance reads them exactly, whole, by range and by take."""
+    saves 10% (frames of word repeats it writes itself), and dictionary indices as bytes when
+    that saves 40% (line numbers save less and are bit-packed): pylance reads them exactly,
+    whole, by range and by take."""
     table, encoding = _zstd_integer_case(name)
     path = assert_round_trip(run_lancelet, tmp_path, table, "2.2")
     assert_every_page(inspect_json(path), encoding)

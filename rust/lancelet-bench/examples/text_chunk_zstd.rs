@@ -1,7 +1,8 @@
 //! Size and zstd decompression time of 2.2 text chunks (FSST codes of TPC-H comments, offsets
 //! first, 256 comments a chunk) under several framings: the whole chunk as one zstd frame,
-//! or offsets and codes as two frames, the codes stored, compressed with raw literals or
-//! Huffman-coded; and each part alone. Offsets of 32 bits (what `Utf8` needs: pylance 14.0.2
+//! or offsets and codes as two frames, the offsets zstd's or Lancelet's word repeats
+//! (`zstd_frames::word_repeats_frame`, decoded by Lancelet's decoder), the codes stored,
+//! compressed with raw literals or Huffman-coded; and each part alone. Offsets of 32 bits (what `Utf8` needs: pylance 14.0.2
 //! rejects a `Utf8` page of 64-bit offsets) and of 64 bits (`LargeUtf8`) with chunks of the
 //! same strings. One thread, best of the repetitions:
 //!

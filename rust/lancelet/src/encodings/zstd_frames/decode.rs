@@ -323,7 +323,9 @@ fn fill_periods<const LITERAL: usize, const PERIOD: usize>(
     literals: &[u8],
 ) {
     let mut templates = [[0u8; PERIOD]; MAX_PERIODS];
-    let count = before.len() / PERIOD;
+    // Whole sequences, one to MAX_PERIODS of them (what the caller gives); kept in that range
+    // so that the turn of templates below stays within the array whatever it is given.
+    let count = (before.len() / PERIOD).clamp(1, MAX_PERIODS);
     for (template, sequence) in templates.iter_mut().zip(before.chunks_exact(PERIOD)) {
         template.copy_from_slice(sequence);
     }
@@ -424,16 +426,9 @@ impl<'a> BackwardBits<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::encodings::zstd_frames::tests::mix;
     use crate::encodings::zstd_frames::{stored_frame, wide_values_frame, word_repeats_frame};
     use proptest::prelude::*;
-
-    /// A well-mixed 64-bit hash of `n` (SplitMix64's finalizer).
-    fn mix(n: u64) -> u64 {
-        let z = n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        let z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        let z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
 
     /// `frame` decoded by this module into room for `room` bytes (`None` when it declines),
     /// after checking that libzstd decodes it to the same bytes whenever this module does.

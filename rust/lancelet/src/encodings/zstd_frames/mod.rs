@@ -370,8 +370,8 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// A well-mixed 64-bit hash of `n` (SplitMix64's finalizer).
-    fn mix(n: u64) -> u64 {
+    /// A well-mixed 64-bit hash of `n` (SplitMix64's finalizer); the decoder's tests use it too.
+    pub(super) fn mix(n: u64) -> u64 {
         let z = n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
         let z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         let z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
